@@ -1,0 +1,53 @@
+"""The ``inrcodec`` command line: thin click commands over the Python API.
+
+Each submodule registers the commands of one area on :data:`main`. Nothing here computes
+anything the API lacks; commands parse options, call the API, and print. Errors that a user can
+cause arrive as :class:`~inrcodec.errors.InrError` and are printed as one line on stderr with a
+non-zero exit; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from ..errors import InrError
+
+
+class _Group(click.Group):
+    """A click group that turns inrcodec errors and interrupts into one-line messages."""
+
+    def invoke(self, ctx: click.Context):
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except InrError as e:
+            if debug:
+                raise
+            click.echo(f"inrcodec: error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.echo("inrcodec: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _sigterm_to_interrupt(signum, frame):  # pragma: no cover - exercised through a subprocess
+    # SIGTERM would otherwise kill the process before temporary files are removed.
+    raise KeyboardInterrupt
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="inrcodec")
+def main(debug: bool) -> None:
+    """inrcodec: images and audio stored as small neural networks (.inr files)."""
+    if sys.platform != "win32":
+        signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+
+
+# Each module adds its commands to ``main`` on import; one line per area.
+from . import codec  # noqa: E402,F401  encode, decode, info, demo

@@ -1,0 +1,190 @@
+"""The codec commands: encode, decode, info, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .. import codec
+from ..codec import EncodeOptions
+from ..errors import OptionError
+from ..fit import Progress
+from ..io.files import check_output_path, write_bytes_atomic
+from ..io.image import image_format_for, read_image, write_image
+from . import main
+
+
+class ProgressLine:
+    """Renders fit progress on stderr: one rewritten line on a terminal, sparse lines otherwise."""
+
+    def __init__(self, enabled: bool = True, every: float = 5.0) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.every = every
+        self._last = -1e9
+        self._width = 0
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not self.tty and now - self._last < self.every:
+            return
+        self._last = now
+        steps = f"{p.step}/{p.steps}" if p.steps else f"{p.step}"
+        psnr = "" if p.psnr is None else f"  PSNR {p.psnr:6.2f} dB (best {p.best_psnr:.2f})"
+        left = "" if p.remaining is None else f", {p.remaining:.0f} s left"
+        line = f"{p.phase:9s} step {steps}{psnr}  {p.elapsed:.0f} s{left}{p.extra}"
+        if self.tty:
+            click.echo("\r" + line.ljust(self._width), err=True, nl=False)
+            self._width = len(line)
+        else:
+            click.echo(line, err=True)
+
+    def done(self) -> None:
+        if self.enabled and self.tty and self._width:
+            click.echo("", err=True)
+            self._width = 0
+
+
+def _notices(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(f"inrcodec: note: {line}", err=True)
+
+
+def _emit(as_json: bool, record: dict, human: str) -> None:
+    if as_json:
+        click.echo(json.dumps(record, indent=2, sort_keys=True))
+    else:
+        click.echo(human, err=True)
+
+
+def limits_from(max_pixels: int | None) -> codec.Limits:
+    if max_pixels is None:
+        return codec.DEFAULT_LIMITS
+    if max_pixels < 1:
+        raise OptionError(f"--max-pixels must be positive, got {max_pixels}")
+    return codec.Limits(max_input_pixels=max_pixels, max_output_pixels=max_pixels)
+
+
+@main.command()
+@click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output .inr file [INPUT with .inr].")
+@click.option("--bpp", type=float, help="Target bits per pixel (default 0.3).")
+@click.option("--size", help="Target file size instead, e.g. 20KB.")
+@click.option("--model", default="siren", show_default=True, help="Model family: siren or fourier.")
+@click.option("--steps", type=int, help="Fit for this many steps (deterministic).")
+@click.option("--time", "seconds", type=float, help="Fit for this many seconds [60].")
+@click.option("--psnr", type=float, help="Stop early once this PSNR (dB) is reached.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--threads", type=int, default=1, show_default=True, help="Torch threads for fitting.")
+@click.option("--quant", type=click.Choice(["int", "fp16"]), default="int", show_default=True,
+              help="Entropy-coded integer weights, or raw float16 (COIN).")
+@click.option("--depth", type=int, help="Override the planned number of hidden layers.")
+@click.option("--width", type=int, help="Override the planned layer width.")
+@click.option("--omega", type=float, default=30.0, show_default=True, help="SIREN omega_0.")
+@click.option("--max-pixels", type=int, help="Refuse inputs with more pixels than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def encode(input, output, bpp, size, model, steps, seconds, psnr, seed, device, threads, quant,
+           depth, width, omega, max_pixels, as_json, quiet):  # fmt: skip
+    """Encode an image into an .inr file."""
+    output = output or input.with_suffix(".inr")
+    check_output_path(output, protect=[input])
+    limits = limits_from(max_pixels)
+    img = read_image(input, limits.max_input_pixels)
+    opts = EncodeOptions(bpp=bpp, size=size, model=model, steps=steps, time=seconds, psnr=psnr,
+                         seed=seed, device=device, threads=threads, quant=quant, depth=depth,
+                         width=width, omega=omega)  # fmt: skip
+    bar = ProgressLine(enabled=not quiet)
+    try:
+        result = codec.encode_image(img, opts, progress=bar, limits=limits)
+    finally:
+        bar.done()
+    write_bytes_atomic(output, result.data, protect=[input])
+    _notices(result.notices)
+    n_px = img.width * img.height
+    record = {
+        "input": str(input),
+        "output": str(output),
+        "bytes": len(result.data),
+        "bpp": 8 * len(result.data) / n_px,
+        "psnr": result.psnr,
+        "steps": result.steps,
+        "encode_seconds": result.seconds,
+        "width": img.width,
+        "height": img.height,
+    }
+    _emit(as_json, record,
+          f"{output}: {record['bytes']} bytes, {record['bpp']:.4f} bpp, PSNR {result.psnr:.2f} dB, "
+          f"{result.steps} steps in {result.seconds:.1f} s")  # fmt: skip
+
+
+@main.command()
+@click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Output image; the format follows the extension (.png, .jpg, .tif, ...).")
+@click.option("--scale", type=float, help="Decode at this multiple of the stored size.")
+@click.option("--width", type=int, help="Output width (height follows the aspect ratio unless given).")
+@click.option("--height", type=int, help="Output height.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--threads", type=int, help="Torch threads for decoding [torch default].")
+@click.option("--max-pixels", type=int, help="Refuse outputs with more pixels than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
+def decode(input, output, scale, width, height, device, threads, max_pixels, as_json):
+    """Decode an .inr file to an image, at any resolution."""
+    image_format_for(output)
+    check_output_path(output, protect=[input])
+    if scale is not None and (width is not None or height is not None):
+        raise OptionError("give --scale or --width/--height, not both")
+    start = time.perf_counter()
+    img = codec.decode_image(input, scale=scale, width=width, height=height, device=device,
+                             threads=threads, limits=limits_from(max_pixels))  # fmt: skip
+    seconds = time.perf_counter() - start
+    _notices(write_image(output, img.pixels, img.mode, protect=(input,)))
+    record = {"input": str(input), "output": str(output), "width": img.width,
+              "height": img.height, "mode": img.mode, "decode_seconds": seconds}  # fmt: skip
+    _emit(as_json, record, f"{output}: {img.width}x{img.height} {img.mode}, decoded in {seconds:.2f} s")
+
+
+@main.command()
+@click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the fields as JSON.")
+def info(input, as_json):
+    """Show an .inr file's header fields and size statistics."""
+    record = codec.describe(input)
+    if as_json:
+        click.echo(json.dumps(record, indent=2, sort_keys=True))
+        return
+    for key, value in record.items():
+        if key == "tensors":
+            value = f"{len(value)} coded tensors"
+        elif isinstance(value, float):
+            value = f"{value:.4f}"
+        click.echo(f"{key:28s} {value}")
+
+
+@main.command()
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("inrcodec-demo"), show_default=True)
+@click.option("--bpp", type=float, default=0.3, show_default=True)
+@click.option("--time", "seconds", type=float, help="Encode time budget in seconds [default effort].")
+@click.option("--model", default="siren", show_default=True)
+def demo(output_dir, bpp, seconds, model):
+    """Encode scikit-image's astronaut, then decode it at 1x and 4x, with a side-by-side figure."""
+    from ..demo import run_demo
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    bar = ProgressLine()
+    try:
+        summary = run_demo(output_dir, bpp=bpp, seconds=seconds, model=model, progress=bar)
+    finally:
+        bar.done()
+    for line in summary:
+        click.echo(line)
+

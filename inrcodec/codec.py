@@ -1,0 +1,420 @@
+"""Orchestration: signal -> fit -> quantize -> entropy -> container, and back.
+
+The encoder fits a model to the signal, quantizes its coded tensors, entropy-codes them and packs
+the file; the decoder reverses the chain and samples the model on the requested grid, in chunks.
+Resource limits are checked against the header before anything large is allocated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from . import container, coords, entropy, quantize
+from .container import CODER_LAPLACE, CODER_RAW16, Header, ImageFields, TensorCode
+from .errors import FormatError, InputError, LimitError, OptionError
+from .fit import Budget, ProgressCallback, Schedule, psnr_of_values, run, seeded_generator
+from .io.files import check_input_file
+from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, to_values
+from .metrics import psnr as psnr_metric
+from .models import INR, family_by_id, family_by_name
+from .rate import RateTarget, image_target, match_steps, plan_point_model
+from .tasks import EVAL_CHUNK, PointFitTask
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource bounds the decoder (and encoder) enforce before allocating; all configurable."""
+
+    max_input_pixels: int = 200_000_000
+    max_output_pixels: int = 1 << 27  # 134 M pixels: about 400 MB of RGB output
+    max_parameters: int = 50_000_000
+    max_layers: int = 256
+    max_file_bytes: int = 1 << 30
+
+    def check_output(self, height: int, width: int) -> None:
+        if height * width > self.max_output_pixels:
+            raise LimitError(
+                f"decoded size {width}x{height} = {height * width} pixels exceeds the limit of "
+                f"{self.max_output_pixels} (max_output_pixels / --max-pixels)"
+            )
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Everything that steers an image encode. ``None`` means: choose automatically."""
+
+    bpp: float | None = None
+    size: str | int | None = None
+    model: str = "siren"
+    steps: int | None = None
+    time: float | None = None  # seconds of fitting
+    psnr: float | None = None  # stop early at this PSNR
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 1
+    quant: str = "int"  # "int" (per-tensor steps + entropy coding) or "fp16" (COIN)
+    bits: float = 10.0  # starting bits per weight for coordinate networks
+    depth: int | None = None
+    width: int | None = None
+    omega: float = 30.0
+    lr: float = 1e-3
+    batch: int = 1 << 16
+    qat: float = 0.15  # share of the budget spent on quantization-aware fine-tuning
+    compile: bool | None = None  # torch.compile the network; None: only for fits of 3+ minutes
+
+    def validated(self) -> EncodeOptions:
+        if self.quant not in ("int", "fp16"):
+            raise OptionError(f"quant must be 'int' or 'fp16', got '{self.quant}'")
+        if not 1 <= self.bits <= 16:
+            raise OptionError(f"bits must be in 1..16, got {self.bits}")
+        if not 0 <= self.qat < 1:
+            raise OptionError(f"qat share must be in [0, 1), got {self.qat}")
+        if self.batch < 1:
+            raise OptionError(f"batch must be at least 1, got {self.batch}")
+        if not (self.omega > 0 and math.isfinite(self.omega)):
+            raise OptionError(f"omega must be positive, got {self.omega}")
+        if self.threads < 1:
+            raise OptionError(f"threads must be at least 1, got {self.threads}")
+        for name in ("depth", "width"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise OptionError(f"{name} must be at least 1, got {v}")
+        family_by_name(self.model)
+        return self
+
+
+@dataclass
+class EncodeResult:
+    """An encoded file and what it cost."""
+
+    data: bytes
+    psnr: float  # of the decoded 8-bit (or 16-bit) output at the stored size
+    steps: int
+    seconds: float
+    notices: list[str] = field(default_factory=list)
+
+
+# --- helpers shared by encoder and decoder -----------------------------------------------------
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise OptionError("--device cuda was asked for, but CUDA is not available here")
+        return torch.device(device)
+    raise OptionError(f"unknown device '{device}' (use cpu or cuda)")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch threads, then restore the previous setting."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def read_inr(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of an .inr file given as bytes or a path, refusing oversized files unread."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    path = check_input_file(source, ".inr file")
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise LimitError(f"{path} is {size} bytes, over the limit of {limits.max_file_bytes}")
+    return path.read_bytes()
+
+
+def _coded_arrays(model: INR) -> list[tuple[str, np.ndarray]]:
+    return [(n, p.detach().cpu().numpy().astype(np.float64)) for n, p in model.coded_tensors()]
+
+
+def code_tensors(
+    arrays: list[np.ndarray], exps: list[int] | None
+) -> tuple[tuple[TensorCode, ...], bytes]:
+    """Quantize (or take fp16 bits of) each array and entropy-code them all into one payload."""
+    encoder = entropy.StreamEncoder()
+    codes = []
+    for i, a in enumerate(arrays):
+        if exps is None:
+            q = quantize.to_fp16_symbols(a)
+            model = entropy.SymbolModel(0, 65535, np.ones(65536, dtype=np.int64))
+            code = TensorCode(0, 0, 65535, CODER_RAW16, 0)
+        else:
+            q = quantize.quantize(a, exps[i])
+            lo, hi = int(q.min()), int(q.max())
+            if hi - lo + 1 > entropy.MAX_TABLE_SYMBOLS:
+                raise OptionError("quantization step too fine for the entropy coder; use fewer bits")
+            s = entropy.best_scale_index(q)
+            model = entropy.SymbolModel.laplace(s, lo, hi)
+            code = TensorCode(exps[i], lo, hi, CODER_LAPLACE, s)
+        encoder.add(q, model)
+        codes.append(code)
+    return tuple(codes), encoder.finish()
+
+
+def decode_tensors(codes: tuple[TensorCode, ...], shapes: list[tuple[int, ...]], payload: bytes) -> list[np.ndarray]:
+    """The float arrays of the coded tensors (the inverse of :func:`code_tensors`)."""
+    if len(codes) != len(shapes):
+        raise FormatError(f"header lists {len(codes)} tensors, the model has {len(shapes)}")
+    decoder = entropy.StreamDecoder(payload)
+    arrays = []
+    for i, (code, shape) in enumerate(zip(codes, shapes)):
+        n = int(np.prod(shape))
+        if code.coder == CODER_RAW16:
+            if (code.lo, code.hi) != (0, 65535):
+                raise FormatError(f"tensor {i}: raw fp16 needs symbols 0..65535")
+            q = decoder.read(n, entropy.SymbolModel(0, 65535, np.ones(65536, dtype=np.int64)))
+            values = quantize.from_fp16_symbols(q)
+        elif code.coder == CODER_LAPLACE:
+            if abs(code.step_exp) > quantize.STEP_EXP_LIMIT:
+                raise FormatError(f"tensor {i}: quantization step 2^({code.step_exp}/8) out of range")
+            q = decoder.read(n, entropy.SymbolModel.laplace(code.param, code.lo, code.hi))
+            values = quantize.dequantize(q, code.step_exp)
+        else:
+            raise FormatError(f"tensor {i}: coder {code.coder} is not valid for this model family")
+        arrays.append(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).reshape(shape))
+    decoder.finish()
+    return arrays
+
+
+def rebuild_model(header: Header, payload: bytes, in_dim: int, out_dim: int, limits: Limits) -> INR:
+    """The model a header and payload describe, after checking it against the limits."""
+    cls = family_by_id(header.family)
+    if header.coords != coords.CONVENTION_PIXEL_CENTRES:
+        raise FormatError(f"unknown coordinate convention {header.coords}")
+    layers = cls.layer_count(header.arch)
+    if layers > limits.max_layers:
+        raise LimitError(f"model has {layers} layers, over the limit of {limits.max_layers}")
+    n_params = cls.count_parameters(header.arch, in_dim, out_dim)
+    if n_params > limits.max_parameters:
+        raise LimitError(f"model has {n_params} parameters, over the limit of {limits.max_parameters}")
+    model = cls.from_arch(header.arch, in_dim, out_dim)
+    tensors = model.coded_tensors()
+    arrays = decode_tensors(header.tensors, [tuple(p.shape) for _, p in tensors], payload)
+    with torch.no_grad():
+        for (_, p), a in zip(tensors, arrays):
+            p.copy_(torch.from_numpy(a))
+    return model.eval()
+
+
+# --- images ------------------------------------------------------------------------------------
+
+
+def _image_header(img: Image, model: INR, target: RateTarget, codes) -> Header:
+    return Header(
+        signal=ImageFields(img.width, img.height, MODE_IDS[img.mode], img.bit_depth),
+        family=model.family_id,
+        arch=model.arch(),
+        tensors=codes,
+        coords=coords.CONVENTION_PIXEL_CENTRES,
+        target_kind=target.kind,
+        target_value=target.value,
+    )
+
+
+def encode_image(
+    image: Image | np.ndarray | str | os.PathLike,
+    options: EncodeOptions = EncodeOptions(),
+    progress: ProgressCallback | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> EncodeResult:
+    """Fit, quantize and pack an image; the full result with statistics."""
+    opts = options.validated()
+    img = image if isinstance(image, Image) else read_image(image, limits.max_input_pixels)
+    device = resolve_device(opts.device)
+    if opts.bpp is None and opts.size is None:
+        opts = replace(opts, bpp=0.3)
+    target = image_target(img.height * img.width, opts.bpp, opts.size)
+    budget = Budget(
+        steps=opts.steps,
+        seconds=opts.time if (opts.time is not None or opts.steps is not None) else 60.0,
+        target_psnr=opts.psnr,
+    )
+    start = time.perf_counter()
+    with torch_threads(opts.threads):
+        data, steps = _encode_point_image(img, opts, target, budget, device, progress)
+    seconds = time.perf_counter() - start
+    decoded = decode_image(data, limits=limits).pixels
+    notices = list(img.notices)
+    if abs(len(data) / target.bytes - 1) > 0.10:
+        notices.append(
+            f"file is {len(data)} bytes against a target of {target.bytes:.0f} "
+            f"({'the smallest this model can be' if len(data) > target.bytes else 'the largest useful'})"
+        )
+    return EncodeResult(data, psnr_metric(img.pixels, decoded), steps, seconds, notices)
+
+
+def _encode_point_image(img, opts, target, budget, device, progress) -> tuple[bytes, int]:
+    cls = family_by_name(opts.model)
+    bits = 16.0 if opts.quant == "fp16" else opts.bits
+    depth, width = plan_point_model(
+        cls.name, target, 2, img.channels, bits, opts.depth, opts.width
+    )
+    g = seeded_generator(opts.seed)
+    kwargs = {"first_omega": opts.omega, "hidden_omega": opts.omega} if cls.name == "siren" else {}
+    model = cls(2, img.channels, depth=depth, width=width, generator=g, **kwargs).to(device)
+
+    points = torch.from_numpy(coords.image_points(img.height, img.width)).to(device)
+    values = torch.from_numpy(to_values(img.pixels).reshape(-1, img.channels)).to(device)
+    ints = torch.from_numpy(img.pixels.reshape(-1, img.channels).astype(np.int64)).to(device)
+
+    def score(pred: torch.Tensor) -> float:
+        return psnr_of_values(pred, ints, img.max_value)
+
+    long_fit = (budget.seconds or 0) >= 180 or (budget.steps or 0) >= 2000
+    task = PointFitTask(
+        model, points, values, score, lr=opts.lr, batch_size=opts.batch, generator=g,
+        compile=long_fit if opts.compile is None else opts.compile,
+    )
+    qat_share = opts.qat if opts.quant == "int" else 0.0
+    result = run(task, budget.scaled(1.0 - qat_share), progress=progress)
+    steps = result.steps
+
+    names = [n for n, _ in model.coded_tensors()]
+
+    def assemble(exps: list[int] | None) -> bytes:
+        codes, payload = code_tensors([a for _, a in _coded_arrays(model)], exps)
+        return container.pack(_image_header(img, model, target, codes), payload)
+
+    if opts.quant == "fp16":
+        return assemble(None), steps
+
+    base = [quantize.exp_for_bits(a, opts.bits) for _, a in _coded_arrays(model)]
+    exps, _ = match_steps(base, lambda e: len(assemble(e)), target.bytes)
+    if qat_share > 0:
+        task.steps = {n: quantize.step_from_exp(e) for n, e in zip(names, exps)}
+        task.lr = opts.lr * 0.3
+        qat = run(
+            task,
+            budget.scaled(qat_share),
+            schedule=Schedule(warmup=0.0, decay_start=0.0, final=0.05),
+            eval_every=50,
+            phase="quantize",
+            progress=progress,
+        )
+        steps += qat.steps
+        # Fine-tuning moved the weights; settle the steps again if the size drifted off target.
+        if abs(len(assemble(exps)) / target.bytes - 1) > 0.05:
+            exps, _ = match_steps(exps, lambda e: len(assemble(e)), target.bytes, search=8)
+    return assemble(exps), steps
+
+
+def render_image(model: INR, height: int, width: int, device: torch.device) -> np.ndarray:
+    """Sample a model on a height x width pixel-centre grid, a band of rows at a time."""
+    out = np.empty((height, width, model.out_dim), dtype=np.float32)
+    xs = torch.from_numpy(coords.axis(width).astype(np.float32)).to(device)
+    ys = coords.axis(height).astype(np.float32)
+    rows = max(1, EVAL_CHUNK // width)
+    model = model.to(device)
+    with torch.no_grad():
+        for r0 in range(0, height, rows):
+            band = torch.from_numpy(ys[r0 : r0 + rows]).to(device)
+            grid = torch.stack(torch.meshgrid(band, xs, indexing="ij")[::-1], dim=-1)
+            pred = model(grid.reshape(-1, 2))
+            out[r0 : r0 + len(band)] = pred.reshape(len(band), width, -1).cpu().numpy()
+    return out
+
+
+def decode_image(
+    source: bytes | str | os.PathLike,
+    *,
+    scale: float | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Image:
+    """Decode an image .inr at its stored size, a scale factor, or a given width and/or height."""
+    header, payload = container.unpack(read_inr(source, limits))
+    if not isinstance(header.signal, ImageFields):
+        raise InputError("this .inr file holds audio, not an image (use decode_audio)")
+    s = header.signal
+    try:
+        out_h, out_w = coords.output_size(s.height, s.width, scale, width, height)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    limits.check_output(out_h, out_w)
+    dev = resolve_device(device)
+    with torch_threads(threads):
+        model = rebuild_model(header, payload, 2, s.channels, limits)
+        values = render_image(model, out_h, out_w, dev)
+    return Image(from_values(values, s.bit_depth), MODE_BY_ID[s.mode])
+
+
+def describe(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> dict:
+    """Header fields and size statistics of an .inr file, as a JSON-ready dict."""
+    data = read_inr(source, limits)
+    header, payload = container.unpack(data)
+    cls = family_by_id(header.family)
+    s = header.signal
+    info: dict = {
+        "format_version": f"{header.version[0]}.{header.version[1]}",
+        "bytes": len(data),
+        "header_bytes": container.header_size(header),
+        "payload_bytes": len(payload),
+        "model": cls.name,
+        "arch": list(header.arch),
+        "coords": header.coords,
+        "target": container.TARGET_NAMES[header.target_kind],
+        "target_value": header.target_value,
+    }
+    if isinstance(s, ImageFields):
+        in_dim, out_dim = 2, s.channels
+        info.update(
+            modality="image",
+            width=s.width,
+            height=s.height,
+            mode=MODE_BY_ID[s.mode],
+            bit_depth=s.bit_depth,
+            bpp=8 * len(data) / (s.width * s.height),
+        )
+    else:
+        in_dim, out_dim = 1, s.channels
+        info.update(
+            modality="audio",
+            frames=s.frames,
+            rate=s.rate,
+            channels=s.channels,
+            subtype=s.subtype,
+            format=s.format,
+            duration=s.frames / s.rate,
+            kbps=8 * len(data) / (s.frames / s.rate) / 1000,
+        )
+    n_params = cls.count_parameters(header.arch, in_dim, out_dim)
+    if n_params > limits.max_parameters:
+        raise LimitError(f"model has {n_params} parameters, over the limit of {limits.max_parameters}")
+    sizes = [p.numel() for _, p in cls.from_arch(header.arch, in_dim, out_dim).coded_tensors()]
+    # What storing each symbol in a fixed number of bits (its range's width) would take.
+    fixed = sum(
+        n * (16 if t.coder == CODER_RAW16 else max(1, math.ceil(math.log2(t.hi - t.lo + 1))))
+        for n, t in zip(sizes, header.tensors)
+    )
+    info.update(
+        parameters=n_params,
+        bits_per_weight=8 * len(payload) / max(1, n_params),
+        fixed_width_bits_per_weight=fixed / max(1, n_params),
+        tensors=[
+            {"step_exp": t.step_exp, "lo": t.lo, "hi": t.hi,
+             "coder": container.CODER_NAMES[t.coder], "param": t.param}
+            for t in header.tensors
+        ],
+    )  # fmt: skip
+    return info

@@ -1,0 +1,187 @@
+"""Entropy coding of integer symbols with constriction's ANS coder, from integer tables only.
+
+Nothing here knows about networks: callers hand in int32 symbol arrays together with a
+:class:`SymbolModel` and get bytes back, or the reverse.
+
+Determinism: every probability the decoder uses is an integer count computed by integer
+arithmetic from integers stored in the file (a scale index and a symbol range). Floats enter only
+as ``counts / counts.sum()``, an exactly rounded IEEE division that every machine performs
+identically, which constriction then quantizes with its own deterministic fixed-point code. So a
+file decodes to the same integers on every machine.
+
+The parametric model is a zero-mean *discretized Laplace*: for scale b, symbol k has mass
+``CDF(k + 1/2) - CDF(k - 1/2)``. With phi = exp(-1/(2b)) this is
+``1 - phi`` at k = 0 and ``(phi^(2|k|-1) - phi^(2|k|+1)) / 2`` elsewhere. Scale index s
+means b = 2^(s/4 - 5); phi for each s is stored below as a 32-bit fixed-point integer, and powers
+are taken in exact integer arithmetic.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FormatError
+
+#: round(2**32 * exp(-1 / (2 * 2**(s/4 - 5)))) for scale index s = 0 .. 95. Generated once with
+#: math.exp and frozen here, so that no machine ever recomputes it with its own libm.
+_PHI_Q32 = (
+    483, 6163, 52418, 317125, 1440801, 5145013,
+    15004422, 36905875, 78665070, 148652826, 253857248, 398132550,
+    581260615, 799036310, 1044178424, 1307656790, 1580030169, 1852521207,
+    2117713904, 2369882518, 2605029347, 2820730047, 3015876649, 3190386796,
+    3344923893, 3480652712, 3599040369, 3701703250, 3790295335, 3866431115,
+    3931635878, 3987316692, 4034748382, 4075069962, 4109287957, 4138284039,
+    4162825044, 4183574096, 4201101925, 4215897841, 4228380000, 4238904802,
+    4247775344, 4255248918, 4261543595, 4266843974, 4271306145, 4275061981,
+    4278222805, 4280882540, 4283120382, 4285003080, 4286586875, 4287919135,
+    4289039749, 4289982295, 4290775039, 4291441769, 4292002499, 4292474072,
+    4292870656, 4293204170, 4293484642, 4293720503, 4293918848, 4294085643,
+    4294225905, 4294343854, 4294443040, 4294526447, 4294596584, 4294655564,
+    4294705160, 4294746866, 4294781936, 4294811427, 4294836226, 4294857079,
+    4294874615, 4294889361, 4294901760, 4294912187, 4294920955, 4294928328,
+    4294934528, 4294939742, 4294944126, 4294947812, 4294950912, 4294953519,
+    4294955711, 4294957554, 4294959104, 4294960407, 4294961503, 4294962425,
+)
+NUM_SCALES = len(_PHI_Q32)
+_ONE_Q32 = 1 << 32
+#: counts are probabilities in units of 2^-24, plus one so every symbol in range stays codable
+_COUNT_SHIFT = 8
+#: the widest symbol range one table may span (bounds memory and table-building time)
+MAX_TABLE_SYMBOLS = 1 << 17
+
+
+def laplace_scale(index: int) -> float:
+    """The Laplace scale b that scale index index stands for (for documentation and fitting)."""
+    return 2.0 ** (index / 4 - 5)
+
+
+@functools.lru_cache(maxsize=512)
+def laplace_counts(scale_index: int, lo: int, hi: int) -> np.ndarray:
+    """Integer frequency table of the discretized Laplace over symbols lo..hi (inclusive)."""
+    if not 0 <= scale_index < NUM_SCALES:
+        raise FormatError(f"entropy scale index {scale_index} out of range 0..{NUM_SCALES - 1}")
+    if hi < lo or hi - lo + 1 > MAX_TABLE_SYMBOLS:
+        raise FormatError(f"entropy table range {lo}..{hi} is invalid or wider than {MAX_TABLE_SYMBOLS}")
+    phi = _PHI_Q32[scale_index]
+    reach = max(abs(lo), abs(hi))
+    powers = [_ONE_Q32]  # phi^n in Q32, n = 0 .. 2*reach+1, rounded at each step
+    for _ in range(2 * reach + 1):
+        powers.append((powers[-1] * phi + (1 << 31)) >> 32)
+    mass = []
+    for k in range(lo, hi + 1):
+        if k == 0:
+            m = _ONE_Q32 - phi
+        else:
+            a = abs(k)
+            m = (powers[2 * a - 1] - powers[2 * a + 1]) >> 1
+        mass.append((m >> _COUNT_SHIFT) + 1)
+    return np.array(mass, dtype=np.int64)
+
+
+def best_scale_index(symbols: np.ndarray) -> int:
+    """The scale index whose table codes symbols in the fewest bits."""
+    q = np.asarray(symbols, dtype=np.int64).ravel()
+    lo, hi = int(q.min()), int(q.max())
+    if lo == hi:
+        return 0
+    values, freq = np.unique(q, return_counts=True)
+    mean_abs = max(float(np.mean(np.abs(q))), 1e-3)
+    guess = int(round(4 * (math.log2(mean_abs) + 5)))
+    best, best_bits = 0, math.inf
+    for s in range(max(0, guess - 6), min(NUM_SCALES, guess + 7)):
+        counts = laplace_counts(s, lo, hi).astype(np.float64)
+        p = counts[values - lo] / counts.sum()
+        bits = -float(np.sum(freq * np.log2(p)))
+        if bits < best_bits:
+            best, best_bits = s, bits
+    return best
+
+
+@dataclass(frozen=True)
+class SymbolModel:
+    """A distribution over the symbols lo..hi, as integer counts."""
+
+    lo: int
+    hi: int
+    counts: np.ndarray  # int64, length hi - lo + 1
+
+    @classmethod
+    def laplace(cls, scale_index: int, lo: int, hi: int) -> SymbolModel:
+        return cls(lo, hi, laplace_counts(scale_index, lo, hi))
+
+    @property
+    def trivial(self) -> bool:
+        """A single possible symbol: nothing needs coding."""
+        return self.lo == self.hi
+
+    def _categorical(self):
+        import constriction
+
+        probabilities = self.counts.astype(np.float64) / float(self.counts.sum())
+        return constriction.stream.model.Categorical(probabilities, perfect=False)
+
+    def ideal_bits(self, symbols: np.ndarray) -> float:
+        """-log2 P(symbols): the size an ideal coder would reach, in bits."""
+        if self.trivial:
+            return 0.0
+        p = self.counts.astype(np.float64) / float(self.counts.sum())
+        return -float(np.sum(np.log2(p[np.asarray(symbols, dtype=np.int64) - self.lo])))
+
+
+class StreamEncoder:
+    """Collects (symbols, model) chunks; :meth:`finish` codes them into one ANS stream."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, SymbolModel]] = []
+
+    def add(self, symbols: np.ndarray, model: SymbolModel) -> None:
+        q = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
+        if q.size and (q.min() < model.lo or q.max() > model.hi):
+            raise ValueError(f"symbols outside the model range {model.lo}..{model.hi}")
+        if q.size and not model.trivial:
+            self._chunks.append(((q - model.lo).astype(np.int32), model))
+
+    def finish(self) -> bytes:
+        import constriction
+
+        coder = constriction.stream.stack.AnsCoder()
+        # ANS is a stack: encode in reverse so that the decoder reads chunks in forward order.
+        for symbols, model in reversed(self._chunks):
+            coder.encode_reverse(symbols, model._categorical())
+        return coder.get_compressed().astype("<u4").tobytes()
+
+
+class StreamDecoder:
+    """Reads chunks back in the order they were added to the encoder."""
+
+    def __init__(self, data: bytes) -> None:
+        import constriction
+
+        if len(data) % 4:
+            raise FormatError(f"payload length {len(data)} is not a whole number of 32-bit words")
+        words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+        try:
+            self._coder = constriction.stream.stack.AnsCoder(words)
+        except (ValueError, RuntimeError) as e:
+            raise FormatError(f"corrupt entropy-coded payload: {e}") from None
+
+    def read(self, n: int, model: SymbolModel) -> np.ndarray:
+        """Decode n symbols distributed as model, as int64."""
+        if n == 0 or model.trivial:
+            return np.full(n, model.lo, dtype=np.int64)
+        try:
+            out = self._coder.decode(model._categorical(), n)
+        except BaseException as e:  # constriction reports some bad input as a Rust panic
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise FormatError(f"corrupt entropy-coded payload: {type(e).__name__}") from None
+        return out.astype(np.int64) + model.lo
+
+    def finish(self) -> None:
+        """Check that the whole stream was consumed, as it is for every valid file."""
+        if not self._coder.is_empty():
+            raise FormatError("entropy-coded payload has data left over after the last symbol")

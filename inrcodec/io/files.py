@@ -1,0 +1,84 @@
+"""Output files that are either complete or absent.
+
+Every file inrcodec writes goes through :func:`atomic_output`: the data lands in a temporary file
+beside the target and is renamed over it only once complete, so an error or Ctrl-C never leaves a
+partial output behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import InputError, OutputError
+
+PathLike = str | os.PathLike
+
+
+def check_input_file(path: PathLike, what: str = "input") -> Path:
+    """The path as a Path, or an InputError naming why it cannot be read."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} not found: {p}")
+    if p.is_dir():
+        raise InputError(f"{what} is a directory, not a file: {p}")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"{what} is not readable (permission denied): {p}")
+    return p
+
+
+def check_output_path(path: PathLike, protect: Iterable[PathLike] = ()) -> Path:
+    """Refuse, before any work is done, an output path that cannot or must not be written."""
+    p = Path(path)
+    if p.is_dir():
+        raise OutputError(f"output is a directory: {p}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"output folder does not exist: {parent}")
+    if not parent.is_dir():
+        raise OutputError(f"output folder is not a directory: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {parent}: permission denied")
+    if p.exists():
+        for other in protect:
+            try:
+                if os.path.samefile(p, other):
+                    raise OutputError(f"refusing to overwrite the input file: {p}")
+            except FileNotFoundError:
+                continue
+        if not os.access(p, os.W_OK):
+            raise OutputError(f"cannot overwrite {p}: permission denied")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_output(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it is renamed to ``path``, else removed."""
+    target = check_output_path(path, protect)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise OutputError(f"cannot write to {parent}: {os.strerror(e.errno or errno.EIO)}") from e
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_bytes_atomic(path: PathLike, data: bytes, protect: Iterable[PathLike] = ()) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_output`."""
+    with atomic_output(path, protect) as tmp:
+        try:
+            tmp.write_bytes(data)
+        except OSError as e:
+            raise OutputError(f"cannot write {path}: {os.strerror(e.errno or errno.EIO)}") from e

@@ -1,0 +1,222 @@
+"""Reading and writing images through Pillow.
+
+An image enters inrcodec as an :class:`Image`: an (H, W, C) uint8 or uint16 array plus its colour
+mode. Grayscale, grayscale+alpha, RGB and RGBA round-trip in their own mode; other modes are
+converted on the way in, with a one-line notice saying what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, LimitError, OutputError
+from .files import atomic_output, check_input_file
+
+#: colour modes and their channel counts; the number is what the .inr header stores
+MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+MODE_IDS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+MODE_BY_ID = {v: k for k, v in MODE_IDS.items()}
+
+#: the default pixel limit for inputs (about 4x the largest common camera sensor)
+DEFAULT_MAX_PIXELS = 200_000_000
+
+
+@dataclass
+class Image:
+    """An image as inrcodec sees it."""
+
+    pixels: np.ndarray  # (H, W, C), uint8 or uint16
+    mode: str  # one of MODES
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def channels(self) -> int:
+        return int(self.pixels.shape[2])
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+    @property
+    def max_value(self) -> int:
+        return (1 << self.bit_depth) - 1
+
+
+def from_array(array: np.ndarray) -> Image:
+    """Wrap an (H, W), (H, W, 1..4) uint8 or uint16 array."""
+    a = np.asarray(array)
+    if a.dtype not in (np.uint8, np.uint16):
+        if a.dtype.kind == "f":
+            raise InputError(
+                f"image array must be uint8 or uint16, got {a.dtype} (scale floats yourself)"
+            )
+        raise InputError(f"image array must be uint8 or uint16, got {a.dtype}")
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
+        raise InputError(f"image array must be (H, W) or (H, W, 1..4), got shape {a.shape}")
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise InputError(f"image has no pixels: shape {a.shape}")
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[a.shape[2]]
+    return Image(np.ascontiguousarray(a), mode)
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(26)
+    except OSError:
+        return None
+    if len(head) >= 25 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return head[24]
+    return None
+
+
+def read_image(source: str | os.PathLike | np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+    """Read an image file (anything Pillow reads) or wrap an array."""
+    if isinstance(source, np.ndarray):
+        return from_array(source)
+    from PIL import Image as PILImage
+    from PIL import ImageOps, UnidentifiedImageError
+
+    path = check_input_file(source, "image")
+    notices: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            im = PILImage.open(path)
+    except UnidentifiedImageError:
+        raise InputError(f"not an image Pillow can read: {path}") from None
+    except PILImage.DecompressionBombError as e:
+        raise LimitError(f"image too large: {path} ({e})") from None
+    except OSError as e:
+        raise InputError(f"cannot read image {path}: {e}") from None
+    with im:
+        w, h = im.size
+        if w * h > max_pixels:
+            raise LimitError(
+                f"image has {w}x{h} = {w * h} pixels, over the limit of {max_pixels} "
+                f"(raise it with max_pixels / --max-pixels)"
+            )
+        if w < 1 or h < 1:
+            raise InputError(f"image has no pixels: {path}")
+        if getattr(im, "n_frames", 1) > 1:
+            notices.append(f"{path.name} has {im.n_frames} frames; encoding the first only")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                im.seek(0)
+                im.load()
+                im = ImageOps.exif_transpose(im) or im
+        except (OSError, SyntaxError, ValueError) as e:
+            raise InputError(f"image is truncated or corrupt: {path} ({e})") from None
+        except PILImage.DecompressionBombError as e:
+            raise LimitError(f"image too large: {path} ({e})") from None
+        return Image(*_normalise_mode(im, path, notices), notices)
+
+
+def _normalise_mode(im, path: Path, notices: list[str]) -> tuple[np.ndarray, str]:
+    mode = im.mode
+    if mode in MODES:
+        if mode == "RGB" and _png_bit_depth(path) == 16:
+            notices.append("16-bit colour PNG read at 8 bits (Pillow reads colour PNGs at 8 bits)")
+        a = np.asarray(im)
+        return (a[:, :, None] if a.ndim == 2 else a), mode
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im.convert("I") if mode != "I" else im).astype(np.int64)
+        if mode == "I" and (a.min() < 0 or a.max() > 65535):
+            notices.append("32-bit integer image clipped to 16 bits")
+        return np.clip(a, 0, 65535).astype(np.uint16)[:, :, None], "L"
+    if mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+        notices.append(f"floating-point image rescaled from [{lo:g}, {hi:g}] to 16-bit grayscale")
+        scaled = (a - lo) / (hi - lo) * 65535 if hi > lo else np.zeros_like(a)
+        return np.round(np.nan_to_num(scaled)).astype(np.uint16)[:, :, None], "L"
+    if mode == "1":
+        notices.append("1-bit image converted to 8-bit grayscale")
+        return np.asarray(im.convert("L"))[:, :, None], "L"
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        target = "RGBA" if has_alpha else "RGB"
+        notices.append(f"palette image converted to {target}")
+        return np.asarray(im.convert(target)), target
+    if mode in ("RGBX", "RGBa", "La"):
+        target = {"RGBX": "RGB", "RGBa": "RGBA", "La": "LA"}[mode]
+        return np.asarray(im.convert(target)), target
+    notices.append(f"{mode} image converted to RGB")
+    return np.asarray(im.convert("RGB")), "RGB"
+
+
+def _pil_from_pixels(pixels: np.ndarray, mode: str):
+    from PIL import Image as PILImage
+
+    if pixels.dtype == np.uint16:
+        if mode != "L":
+            raise ValueError("only grayscale images are written at 16 bits")
+        return PILImage.fromarray(pixels[:, :, 0])  # mode I;16
+    if mode == "L":
+        return PILImage.fromarray(pixels[:, :, 0], "L")
+    return PILImage.fromarray(pixels, mode)
+
+
+def image_format_for(path: str | os.PathLike) -> str:
+    """The Pillow format name for a file extension, or an OutputError."""
+    from PIL import Image as PILImage
+
+    PILImage.init()
+    ext = Path(path).suffix.lower()
+    fmt = PILImage.registered_extensions().get(ext)
+    if fmt is None or fmt not in PILImage.SAVE:
+        raise OutputError(f"cannot write images with extension '{ext or '(none)'}': {path}")
+    return fmt
+
+
+def write_image(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    mode: str,
+    protect: tuple[str | os.PathLike, ...] = (),
+) -> list[str]:
+    """Write pixels atomically, in the format the extension names. Returns notices."""
+    fmt = image_format_for(path)
+    notices: list[str] = []
+    im = _pil_from_pixels(pixels, mode)
+    if fmt in ("JPEG", "BMP", "PPM") and mode in ("LA", "RGBA"):
+        notices.append(f"{fmt} has no alpha channel; alpha dropped")
+        im = im.convert("L" if mode == "LA" else "RGB")
+    if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
+        notices.append(f"{fmt} cannot hold 16 bits; written at 8 bits")
+        im = _pil_from_pixels((pixels >> 8).astype(np.uint8), mode)
+    with atomic_output(path, protect) as tmp:
+        try:
+            im.save(tmp, format=fmt)
+        except OSError as e:
+            raise OutputError(f"cannot write {path}: {e}") from None
+    return notices
+
+
+def to_values(pixels: np.ndarray) -> np.ndarray:
+    """Integer pixels -> float32 values in [-1, 1], the range every model is fitted in."""
+    peak = 65535.0 if pixels.dtype == np.uint16 else 255.0
+    return (pixels.astype(np.float32) * np.float32(2.0 / peak) - np.float32(1.0)).astype(np.float32)
+
+
+def from_values(values: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """Float values in [-1, 1] -> integer pixels, clamped and rounded to nearest."""
+    peak = 65535.0 if bit_depth == 16 else 255.0
+    ints = np.rint((np.clip(values, -1.0, 1.0) + 1.0) * (peak / 2.0))
+    return ints.astype(np.uint16 if bit_depth == 16 else np.uint8)
