@@ -11,7 +11,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -24,7 +24,9 @@ from .fit import Budget, ProgressCallback, Schedule, psnr_of_values, run, seeded
 from .io.files import check_input_file
 from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, to_values
 from .metrics import psnr as psnr_metric
+from . import grid_codec
 from .models import INR, family_by_id, family_by_name
+from .models.grid import GridImage
 from .rate import RateTarget, image_target, match_steps, plan_point_model
 from .tasks import EVAL_CHUNK, PointFitTask
 
@@ -72,6 +74,7 @@ class EncodeOptions:
     batch: int = 1 << 16
     qat: float = 0.15  # share of the budget spent on quantization-aware fine-tuning
     compile: bool | None = None  # torch.compile the network; None: only for fits of 3+ minutes
+    lmbda: float | None = None  # grid: fixed rate-distortion trade-off instead of a rate target
 
     def validated(self) -> EncodeOptions:
         if self.quant not in ("int", "fp16"):
@@ -141,6 +144,10 @@ def read_inr(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS)
     return path.read_bytes()
 
 
+#: raw fp16: every 16-bit pattern equally likely, so exactly 16 bits per value
+_RAW16_MODEL = entropy.SymbolModel(0, 65535, np.ones(65536, dtype=np.int64))
+
+
 def _coded_arrays(model: INR) -> list[tuple[str, np.ndarray]]:
     return [(n, p.detach().cpu().numpy().astype(np.float64)) for n, p in model.coded_tensors()]
 
@@ -154,7 +161,7 @@ def code_tensors(
     for i, a in enumerate(arrays):
         if exps is None:
             q = quantize.to_fp16_symbols(a)
-            model = entropy.SymbolModel(0, 65535, np.ones(65536, dtype=np.int64))
+            model = _RAW16_MODEL
             code = TensorCode(0, 0, 65535, CODER_RAW16, 0)
         else:
             q = quantize.quantize(a, exps[i])
@@ -169,28 +176,42 @@ def code_tensors(
     return tuple(codes), encoder.finish()
 
 
-def decode_tensors(codes: tuple[TensorCode, ...], shapes: list[tuple[int, ...]], payload: bytes) -> list[np.ndarray]:
-    """The float arrays of the coded tensors (the inverse of :func:`code_tensors`)."""
+def decode_symbols(
+    codes: tuple[TensorCode, ...], shapes: list[tuple[int, ...]], payload: bytes
+) -> list[np.ndarray]:
+    """The entropy-decoded integer symbols of each coded tensor: bit-exact on every machine."""
     if len(codes) != len(shapes):
         raise FormatError(f"header lists {len(codes)} tensors, the model has {len(shapes)}")
     decoder = entropy.StreamDecoder(payload)
-    arrays = []
+    symbols = []
     for i, (code, shape) in enumerate(zip(codes, shapes)):
         n = int(np.prod(shape))
         if code.coder == CODER_RAW16:
             if (code.lo, code.hi) != (0, 65535):
                 raise FormatError(f"tensor {i}: raw fp16 needs symbols 0..65535")
-            q = decoder.read(n, entropy.SymbolModel(0, 65535, np.ones(65536, dtype=np.int64)))
-            values = quantize.from_fp16_symbols(q)
+            model = _RAW16_MODEL
         elif code.coder == CODER_LAPLACE:
             if abs(code.step_exp) > quantize.STEP_EXP_LIMIT:
                 raise FormatError(f"tensor {i}: quantization step 2^({code.step_exp}/8) out of range")
-            q = decoder.read(n, entropy.SymbolModel.laplace(code.param, code.lo, code.hi))
-            values = quantize.dequantize(q, code.step_exp)
+            model = entropy.SymbolModel.laplace(code.param, code.lo, code.hi)
         else:
             raise FormatError(f"tensor {i}: coder {code.coder} is not valid for this model family")
-        arrays.append(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0).reshape(shape))
+        symbols.append(decoder.read(n, model).reshape(shape))
     decoder.finish()
+    return symbols
+
+
+def decode_tensors(
+    codes: tuple[TensorCode, ...], shapes: list[tuple[int, ...]], payload: bytes
+) -> list[np.ndarray]:
+    """The float arrays of the coded tensors (the inverse of :func:`code_tensors`)."""
+    arrays = []
+    for code, q in zip(codes, decode_symbols(codes, shapes, payload)):
+        if code.coder == CODER_RAW16:
+            values = quantize.from_fp16_symbols(q)
+        else:
+            values = quantize.dequantize(q, code.step_exp)
+        arrays.append(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0))
     return arrays
 
 
@@ -206,6 +227,11 @@ def rebuild_model(header: Header, payload: bytes, in_dim: int, out_dim: int, lim
     if n_params > limits.max_parameters:
         raise LimitError(f"model has {n_params} parameters, over the limit of {limits.max_parameters}")
     model = cls.from_arch(header.arch, in_dim, out_dim)
+    if isinstance(model, GridImage):
+        if (model.height, model.width) != (header.signal.height, header.signal.width):
+            raise FormatError("grid size in the architecture does not match the image size")
+        grid_codec.decode_payload(model, header, payload)
+        return model.eval()
     tensors = model.coded_tensors()
     arrays = decode_tensors(header.tensors, [tuple(p.shape) for _, p in tensors], payload)
     with torch.no_grad():
@@ -249,7 +275,10 @@ def encode_image(
     )
     start = time.perf_counter()
     with torch_threads(opts.threads):
-        data, steps = _encode_point_image(img, opts, target, budget, device, progress)
+        if opts.model == GridImage.name:
+            data, steps = _encode_grid_image(img, opts, target, budget, device, progress)
+        else:
+            data, steps = _encode_point_image(img, opts, target, budget, device, progress)
     seconds = time.perf_counter() - start
     decoded = decode_image(data, limits=limits).pixels
     notices = list(img.notices)
@@ -259,6 +288,15 @@ def encode_image(
             f"({'the smallest this model can be' if len(data) > target.bytes else 'the largest useful'})"
         )
     return EncodeResult(data, psnr_metric(img.pixels, decoded), steps, seconds, notices)
+
+
+def _encode_grid_image(img, opts, target, budget, device, progress) -> tuple[bytes, int]:
+    target_bpp = None if opts.lmbda is not None else target.bits / (img.height * img.width)
+    model, task, steps = grid_codec.fit_grid(
+        img.pixels, target_bpp, opts.lmbda, budget, seed=opts.seed, device=device, progress=progress
+    )
+    codes, payload = grid_codec.encode_payload(model, task.evaluate)
+    return container.pack(_image_header(img, model, target, codes), payload), steps
 
 
 def _encode_point_image(img, opts, target, budget, device, progress) -> tuple[bytes, int]:
@@ -283,7 +321,31 @@ def _encode_point_image(img, opts, target, budget, device, progress) -> tuple[by
         model, points, values, score, lr=opts.lr, batch_size=opts.batch, generator=g,
         compile=long_fit if opts.compile is None else opts.compile,
     )
-    qat_share = opts.qat if opts.quant == "int" else 0.0
+    return fit_and_pack(
+        task, budget, target, lambda codes: _image_header(img, model, target, codes),
+        quant=opts.quant, bits=opts.bits, qat=opts.qat, lr=opts.lr, progress=progress,
+    )  # fmt: skip
+
+
+def fit_and_pack(
+    task: PointFitTask,
+    budget: Budget,
+    target: RateTarget,
+    header_for: Callable[[tuple[TensorCode, ...]], Header],
+    *,
+    quant: str,
+    bits: float,
+    qat: float,
+    lr: float,
+    progress: ProgressCallback | None = None,
+) -> tuple[bytes, int]:
+    """Fit a point model, set its steps to the rate target, fine-tune through them, pack the file.
+
+    Shared by every modality: ``header_for(codes)`` builds the modality's header around the coded
+    tensors' fields. Returns the file's bytes and the number of fitting steps taken.
+    """
+    model = task.model
+    qat_share = qat if quant == "int" else 0.0
     result = run(task, budget.scaled(1.0 - qat_share), progress=progress)
     steps = result.steps
 
@@ -291,16 +353,16 @@ def _encode_point_image(img, opts, target, budget, device, progress) -> tuple[by
 
     def assemble(exps: list[int] | None) -> bytes:
         codes, payload = code_tensors([a for _, a in _coded_arrays(model)], exps)
-        return container.pack(_image_header(img, model, target, codes), payload)
+        return container.pack(header_for(codes), payload)
 
-    if opts.quant == "fp16":
+    if quant == "fp16":
         return assemble(None), steps
 
-    base = [quantize.exp_for_bits(a, opts.bits) for _, a in _coded_arrays(model)]
+    base = [quantize.exp_for_bits(a, bits) for _, a in _coded_arrays(model)]
     exps, _ = match_steps(base, lambda e: len(assemble(e)), target.bytes)
     if qat_share > 0:
         task.steps = {n: quantize.step_from_exp(e) for n, e in zip(names, exps)}
-        task.lr = opts.lr * 0.3
+        task.lr = lr * 0.3
         qat = run(
             task,
             budget.scaled(qat_share),
@@ -314,22 +376,6 @@ def _encode_point_image(img, opts, target, budget, device, progress) -> tuple[by
         if abs(len(assemble(exps)) / target.bytes - 1) > 0.05:
             exps, _ = match_steps(exps, lambda e: len(assemble(e)), target.bytes, search=8)
     return assemble(exps), steps
-
-
-def render_image(model: INR, height: int, width: int, device: torch.device) -> np.ndarray:
-    """Sample a model on a height x width pixel-centre grid, a band of rows at a time."""
-    out = np.empty((height, width, model.out_dim), dtype=np.float32)
-    xs = torch.from_numpy(coords.axis(width).astype(np.float32)).to(device)
-    ys = coords.axis(height).astype(np.float32)
-    rows = max(1, EVAL_CHUNK // width)
-    model = model.to(device)
-    with torch.no_grad():
-        for r0 in range(0, height, rows):
-            band = torch.from_numpy(ys[r0 : r0 + rows]).to(device)
-            grid = torch.stack(torch.meshgrid(band, xs, indexing="ij")[::-1], dim=-1)
-            pred = model(grid.reshape(-1, 2))
-            out[r0 : r0 + len(band)] = pred.reshape(len(band), width, -1).cpu().numpy()
-    return out
 
 
 def decode_image(
@@ -355,8 +401,14 @@ def decode_image(
     dev = resolve_device(device)
     with torch_threads(threads):
         model = rebuild_model(header, payload, 2, s.channels, limits)
-        values = render_image(model, out_h, out_w, dev)
+        values = model.render(out_h, out_w, dev)
     return Image(from_values(values, s.bit_depth), MODE_BY_ID[s.mode])
+
+
+def peek_modality(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> str:
+    """'image' or 'audio': what an .inr file holds (after all the container's checks)."""
+    header, _ = container.unpack(read_inr(source, limits))
+    return "image" if isinstance(header.signal, ImageFields) else "audio"
 
 
 def describe(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> dict:

@@ -101,6 +101,75 @@ def best_scale_index(symbols: np.ndarray) -> int:
     return best
 
 
+#: round(2**30 * exp(-1 / (32 * 2**(s/4 - 5)))): the Laplace decay over 1/32 of a symbol, for the
+#: shifted (non-zero-mean) tables that context-adaptive coders use. Frozen like _PHI_Q32.
+_PSI_Q30 = (
+    395007542, 463130302, 529428476, 592470630, 651257337, 705182512,
+    753969162, 797596699, 836230973, 870163178, 899760092, 925425813,
+    947573834, 966607779, 982908970, 996829173, 1008687096, 1018767490,
+    1027321989, 1034571010, 1040706261, 1045893524, 1050275481, 1053974460,
+    1057095000, 1059726201, 1061943836, 1063812229, 1065385899, 1066710993,
+    1067826536, 1068765495, 1069555701, 1070220635, 1070780095, 1071250770,
+    1071646719, 1071979784, 1072259937, 1072495574, 1072693760, 1072860442,
+    1073000625, 1073118518, 1073217664, 1073301043, 1073371160, 1073430126,
+    1073479712, 1073521411, 1073556476, 1073585964, 1073610760, 1073631612,
+    1073649146, 1073663891, 1073676290, 1073686716, 1073695484, 1073702857,
+    1073709056, 1073714270, 1073718654, 1073722340, 1073725440, 1073728047,
+    1073730239, 1073732082, 1073733632, 1073734935, 1073736031, 1073736953,
+    1073737728, 1073738380, 1073738928, 1073739389, 1073739776, 1073740102,
+    1073740376, 1073740606, 1073740800, 1073740963, 1073741100, 1073741215,
+    1073741312, 1073741393, 1073741462, 1073741520, 1073741568, 1073741609,
+    1073741643, 1073741672, 1073741696, 1073741716, 1073741733, 1073741748,
+)
+#: predicted means are given in 1/16 of a symbol
+MEAN_UNITS = 16
+
+
+def _psi_powers(scale_index: int, count: int) -> np.ndarray:
+    """psi^n in Q30 for n = 0 .. count-1 (at least), by exact integer recurrence."""
+    return _psi_powers_cached(scale_index, 1 << max(6, (count - 1).bit_length()))
+
+
+@functools.lru_cache(maxsize=256)
+def _psi_powers_cached(scale_index: int, count: int) -> np.ndarray:
+    # products of two Q30 numbers stay below 2^60, so uint64 arithmetic is exact
+    psi = np.uint64(_PSI_Q30[scale_index])
+    out = np.empty(count, dtype=np.uint64)
+    v = np.uint64(1 << 30)
+    half = np.uint64(1 << 29)
+    for n in range(count):
+        out[n] = v
+        v = (v * psi + half) >> np.uint64(30)
+    return out.astype(np.int64)
+
+
+@functools.lru_cache(maxsize=4096)
+def shifted_laplace_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -> np.ndarray:
+    """Integer table of a discretized Laplace centred at mean_frac/16 (in -8..7), over lo..hi.
+
+    Symbol r's bin [r - 1/2, r + 1/2] lies at distances L..U from the mean, in 1/32 units
+    (L = 32 r - 2 mean_frac - 16, U = L + 32). Its mass is (e^-L/32b - e^-U/32b)/2 right of the mean,
+    the mirror image left of it, and 1 - (e^-U/32b + e^+L/32b)/2 for the bin holding the mean.
+    """
+    if not 0 <= scale_index < NUM_SCALES:
+        raise FormatError(f"entropy scale index {scale_index} out of range 0..{NUM_SCALES - 1}")
+    if not -MEAN_UNITS // 2 <= mean_frac < MEAN_UNITS // 2:
+        raise FormatError(f"mean offset {mean_frac} out of range")
+    if hi < lo or hi - lo + 1 > MAX_TABLE_SYMBOLS:
+        raise FormatError(f"entropy table range {lo}..{hi} is invalid or wider than {MAX_TABLE_SYMBOLS}")
+    r = np.arange(lo, hi + 1, dtype=np.int64)
+    lower = 32 * r - 2 * mean_frac - 16
+    upper = lower + 32
+    reach = int(max(np.abs(lower).max(), np.abs(upper).max())) + 1
+    e = _psi_powers(scale_index, reach)
+    one = np.int64(1 << 30)
+    right = (e[np.clip(lower, 0, None)] - e[np.clip(upper, 0, None)]) >> 1
+    left = (e[np.clip(-upper, 0, None)] - e[np.clip(-lower, 0, None)]) >> 1
+    middle = one - (e[np.clip(upper, 0, None)] >> 1) - (e[np.clip(-lower, 0, None)] >> 1)
+    mass = np.where(lower >= 0, right, np.where(upper <= 0, left, middle))
+    return (mass >> 6) + 1
+
+
 @dataclass(frozen=True)
 class SymbolModel:
     """A distribution over the symbols lo..hi, as integer counts."""
@@ -112,6 +181,10 @@ class SymbolModel:
     @classmethod
     def laplace(cls, scale_index: int, lo: int, hi: int) -> SymbolModel:
         return cls(lo, hi, laplace_counts(scale_index, lo, hi))
+
+    @classmethod
+    def shifted_laplace(cls, scale_index: int, mean_frac: int, lo: int, hi: int) -> SymbolModel:
+        return cls(lo, hi, shifted_laplace_counts(scale_index, mean_frac, lo, hi))
 
     @property
     def trivial(self) -> bool:

@@ -112,8 +112,8 @@ class FitTask(Protocol):
 class FitResult:
     steps: int
     seconds: float
-    best_psnr: float
-    stop_reason: str  # "steps", "time", "target"
+    psnr: float  # of the parameters the task is left with
+    stop_reason: str  # "steps", "time", "target", "diverged"
 
 
 def run(
@@ -124,8 +124,13 @@ def run(
     eval_every: int = 100,
     phase: str = "fit",
     progress: ProgressCallback | None = None,
+    keep_best: bool = True,
 ) -> FitResult:
-    """Optimise ``task`` with Adam until the budget is spent; leave it at its best evaluation."""
+    """Optimise ``task`` with Adam until the budget is spent.
+
+    With ``keep_best`` the task is left at its best evaluation; without, at its last step (for
+    rate-aware fits, where a higher PSNR seen earlier may have cost more bits).
+    """
     groups = task.parameter_groups()
     base_lrs = [g["lr"] for g in groups]
     optimizer = torch.optim.Adam(groups)
@@ -153,8 +158,10 @@ def run(
         if fraction >= 1.0 or step % eval_every == 0:
             if step > 0 or fraction >= 1.0:
                 psnr = task.evaluate()
-                if psnr > best_psnr or best_state is None:
-                    best_psnr, best_state = psnr, task.state()
+                if psnr > best_psnr:
+                    best_psnr = psnr
+                    if keep_best:
+                        best_state = task.state()
                 report(time.perf_counter() - start)
                 if budget.target_psnr is not None and psnr >= budget.target_psnr:
                     reason = "target"
@@ -176,9 +183,10 @@ def run(
 
     if best_state is not None:
         task.load_state(best_state)
+        final = best_psnr
     else:
-        best_psnr = task.evaluate()
-    return FitResult(step, time.perf_counter() - start, best_psnr, reason)
+        final = task.evaluate()
+    return FitResult(step, time.perf_counter() - start, final, reason)
 
 
 def clone_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ rounding, so that the network learns to live with the steps it will be stored at
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -87,6 +88,113 @@ class PointFitTask:
 
     def evaluate(self) -> float:
         return self.score(self.predict_all())
+
+    def state(self):
+        return clone_state(self.model)
+
+    def load_state(self, state) -> None:
+        self.model.load_state_dict(state)
+
+
+class GridFitTask:
+    """Rate-aware fit of a latent-grid model: distortion + lambda * rate, coarse to fine.
+
+    - For the first ``half_share`` of the budget the model is fitted to the image at half
+      resolution, where a step costs about a quarter as much; the latents are shared, so the
+      coarse levels arrive at full resolution already fitted.
+    - The latents see uniform noise in [-1/2, 1/2] (a differentiable stand-in for rounding) until
+      the last ``ste_share``, then straight-through rounding, so the end of the fit is tuned to the
+      integers the file stores.
+    - ``lam`` weighs bits per pixel against MSE on [0, 1]. With a ``target_bpp`` it is steered
+      toward the target by multiplicative feedback every step.
+    """
+
+    def __init__(
+        self,
+        model,
+        pixels: torch.Tensor,  # (C, H, W) float in [0, 1]
+        max_value: int,
+        *,
+        lam: float,
+        target_bpp: float | None = None,
+        overhead_bits: float = 0.0,
+        lr_latents: float = 0.05,
+        lr_synthesis: float = 5e-3,
+        lr_context: float = 5e-3,
+        half_share: float = 0.6,
+        ste_share: float = 0.15,
+        feedback: float = 0.02,
+        bf16: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        import torch.nn.functional as F
+
+        self.model = model
+        self.full = pixels.flatten(1).t().contiguous()
+        c, h, w = pixels.shape
+        half = F.adaptive_avg_pool2d(pixels[None], (math.ceil(h / 2), math.ceil(w / 2)))[0]
+        self.half = half.flatten(1).t().contiguous()
+        self.ints = torch.round(pixels * max_value).flatten(1).t()
+        self.max_value = max_value
+        self.pixels = h * w
+        self.lam = lam
+        self.target_bpp = target_bpp
+        self.overhead_bits = overhead_bits
+        self.lrs = (lr_latents, lr_synthesis, lr_context)
+        self.half_share, self.ste_share = half_share, ste_share
+        self.feedback = feedback
+        self.bf16 = bf16
+        self.generator = generator
+        self.last_bpp = math.nan
+
+    def parameter_groups(self):
+        m = self.model
+        return [
+            {"params": list(m.latents), "lr": self.lrs[0]},
+            {"params": [p for _, p in m.synthesis_tensors()], "lr": self.lrs[1]},
+            {"params": [p for _, p in m.context_tensors()], "lr": self.lrs[2]},
+        ]
+
+    def _latents(self, ste: bool) -> list[torch.Tensor]:
+        if ste:
+            return [z + (torch.round(z) - z).detach() for z in self.model.latents]
+        noise = [torch.rand(z.shape, generator=self.generator).to(z.device) - 0.5 for z in self.model.latents]
+        return [z + n for z, n in zip(self.model.latents, noise)]
+
+    def rate_bits(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        from .models.grid import laplace_bits
+
+        dists = self.model.latent_distributions(latents)
+        return sum(laplace_bits(z, mu, s).sum() for z, (mu, s) in zip(latents, dists))
+
+    def _synthesize(self, features: torch.Tensor) -> torch.Tensor:
+        flat = features.flatten(1).t()
+        if self.bf16 and flat.device.type == "cpu":
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return self.model.synthesize(flat).float()
+        return self.model.synthesize(flat)
+
+    def training_loss(self, step: int, fraction: float) -> torch.Tensor:
+        half = fraction < self.half_share
+        latents = self._latents(ste=fraction >= 1.0 - self.ste_share)
+        pred = self._synthesize(self.model.feature_grid(latents, half=half))
+        target = self.half if half else self.full
+        mse = torch.mean(((pred + 1) * 0.5 - target) ** 2)  # on [0, 1], whatever the bit depth
+        bits = self.rate_bits(latents)
+        bpp = (bits.detach().item() + self.overhead_bits) / self.pixels
+        self.last_bpp = bpp
+        if self.target_bpp is not None:
+            # Multiplicative feedback on lambda: too many bits -> weigh rate more, and back.
+            self.lam *= math.exp(self.feedback * max(-1.0, min(1.0, bpp / self.target_bpp - 1.0)))
+        return mse + self.lam * bits / self.pixels
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        from .fit import psnr_of_values
+
+        latents = [torch.round(z) for z in self.model.latents]
+        pred = self.model.synthesize(self.model.feature_grid(latents).flatten(1).t())
+        return psnr_of_values(pred, self.ints, self.max_value)
 
     def state(self):
         return clone_state(self.model)

@@ -14,6 +14,7 @@ from ..codec import EncodeOptions
 from ..errors import OptionError
 from ..fit import Progress
 from ..io.files import check_output_path, write_bytes_atomic
+from ..io.audio import is_audio_path
 from ..io.image import image_format_for, read_image, write_image
 from . import main
 
@@ -76,6 +77,7 @@ def limits_from(max_pixels: int | None) -> codec.Limits:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output .inr file [INPUT with .inr].")
 @click.option("--bpp", type=float, help="Target bits per pixel (default 0.3).")
 @click.option("--size", help="Target file size instead, e.g. 20KB.")
+@click.option("--kbps", type=float, help="Audio: target kbit/s.")
 @click.option("--model", default="siren", show_default=True, help="Model family: siren or fourier.")
 @click.option("--steps", type=int, help="Fit for this many steps (deterministic).")
 @click.option("--time", "seconds", type=float, help="Fit for this many seconds [60].")
@@ -91,11 +93,18 @@ def limits_from(max_pixels: int | None) -> codec.Limits:
 @click.option("--max-pixels", type=int, help="Refuse inputs with more pixels than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
-def encode(input, output, bpp, size, model, steps, seconds, psnr, seed, device, threads, quant,
-           depth, width, omega, max_pixels, as_json, quiet):  # fmt: skip
-    """Encode an image into an .inr file."""
+@click.pass_context
+def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, seed, device, threads,
+           quant, depth, width, omega, max_pixels, as_json, quiet):  # fmt: skip
+    """Encode an image or audio file into an .inr file."""
     output = output or input.with_suffix(".inr")
     check_output_path(output, protect=[input])
+    if is_audio_path(input):
+        from .audio import encode_audio_command
+
+        return encode_audio_command(ctx.params, output)
+    if kbps is not None:
+        raise OptionError("--kbps is for audio; use --bpp or --size for images")
     limits = limits_from(max_pixels)
     img = read_image(input, limits.max_input_pixels)
     opts = EncodeOptions(bpp=bpp, size=size, model=model, steps=steps, time=seconds, psnr=psnr,
@@ -132,12 +141,20 @@ def encode(input, output, bpp, size, model, steps, seconds, psnr, seed, device, 
 @click.option("--scale", type=float, help="Decode at this multiple of the stored size.")
 @click.option("--width", type=int, help="Output width (height follows the aspect ratio unless given).")
 @click.option("--height", type=int, help="Output height.")
+@click.option("--rate", type=int, help="Audio: output sample rate in Hz [the original].")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", type=int, help="Torch threads for decoding [torch default].")
 @click.option("--max-pixels", type=int, help="Refuse outputs with more pixels than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
-def decode(input, output, scale, width, height, device, threads, max_pixels, as_json):
-    """Decode an .inr file to an image, at any resolution."""
+@click.pass_context
+def decode(ctx, input, output, scale, width, height, rate, device, threads, max_pixels, as_json):
+    """Decode an .inr file to an image at any resolution, or to audio at any sample rate."""
+    if codec.peek_modality(input) == "audio":
+        from .audio import decode_audio_command
+
+        return decode_audio_command(ctx.params)
+    if rate is not None:
+        raise OptionError("--rate is for audio files; this .inr holds an image")
     image_format_for(output)
     check_output_path(output, protect=[input])
     if scale is not None and (width is not None or height is not None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -57,6 +58,24 @@ class INR(nn.Module):
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:  # (N, in_dim) -> (N, out_dim)
         raise NotImplementedError
+
+    @torch.no_grad()
+    def render(self, height: int, width: int, device: torch.device, band_pixels: int = 1 << 16) -> np.ndarray:
+        """Sample an image model on a height x width pixel-centre grid, a band of rows at a time,
+        so memory stays bounded at any output size. Returns (H, W, out_dim) float32."""
+        from .. import coords
+
+        out = np.empty((height, width, self.out_dim), dtype=np.float32)
+        xs = torch.from_numpy(coords.axis(width).astype(np.float32)).to(device)
+        ys = coords.axis(height).astype(np.float32)
+        rows = max(1, band_pixels // width)
+        model = self.to(device)
+        for r0 in range(0, height, rows):
+            band = torch.from_numpy(ys[r0 : r0 + rows]).to(device)
+            grid = torch.stack(torch.meshgrid(band, xs, indexing="ij")[::-1], dim=-1)
+            pred = model(grid.reshape(-1, 2))
+            out[r0 : r0 + len(band)] = pred.reshape(len(band), width, -1).cpu().numpy()
+        return out
 
 
 def check_arch(arch: tuple[int, ...], length: int, family: str) -> None:

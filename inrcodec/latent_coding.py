@@ -1,0 +1,243 @@
+"""Entropy coding of latent grids with a context model, in exact integer arithmetic.
+
+The latent-grid model (:mod:`inrcodec.models.grid`) stores a pyramid of integer grids. Each
+latent's symbol is modelled as a discretized Laplace whose mean and scale a tiny network predicts
+from what the decoder already has:
+
+- the coarser level, upsampled 2x to this level's size (the *parent*);
+- for the second half of a checkerboard, the four neighbours decoded in the first half.
+
+Levels are decoded coarsest first; within a level, the *anchors* (``(i + j)`` even) first, then the
+rest. Every pass is one vectorised computation, so decoding needs no per-latent loop.
+
+Everything the entropy decoder depends on is computed here in int64 fixed point from integers in
+the file: the latents, the network's integer weights, and the shift amounts below. The predicted
+mean is rounded to 1/16 and the scale to one of the coder's scale indices; the probability tables
+then come from :func:`inrcodec.entropy.shifted_laplace_counts`. A float version of the same network
+(with the same rounding points) trains the weights; any mismatch between the two costs a little
+rate, never correctness, because encoder and decoder both use this integer version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import entropy
+from .entropy import MEAN_UNITS, SymbolModel, StreamDecoder, StreamEncoder
+from .errors import FormatError
+
+#: 2x upsampling taps (numerator, denominator) for the cell-centre convention: output 2i sits at
+#: i - 1/4 and takes source offsets OFFSETS; output 2i+1 mirrors them. Keys' cubic with a = -1/2
+#: at distances 7/4, 3/4, 1/4, 5/4 is exactly these multiples of 1/128.
+UP2_TAPS = {
+    "bilinear": ((-1, 0), (1, 3), 4),
+    "bicubic": ((-2, -1, 0, 1), (-3, 29, 111, -9), 128),
+}
+KERNEL_IDS = {"bilinear": 1, "bicubic": 2}
+KERNEL_BY_ID = {v: k for k, v in KERNEL_IDS.items()}
+
+#: fractional bits of the context network's weights and of its hidden activations
+WEIGHT_BITS = 10
+HIDDEN_BITS = 8
+#: scale index of log2(b) = 0; see entropy.laplace_scale
+SCALE_OFFSET = 20
+#: context inputs: parent, anchor flag, up, down, left, right neighbours
+CONTEXT_INPUTS = 6
+
+
+def up2_int(z: np.ndarray, kernel: str, size: tuple[int, int]) -> np.ndarray:
+    """Integer 2x upsampling of a (C, h, w) grid along both axes, cropped to ``size``.
+
+    The result is the exact upsampled value times ``denominator**2``.
+    """
+    offsets, taps, _ = UP2_TAPS[kernel]
+    for axis in (1, 2):
+        z = _up2_axis_int(z, axis, offsets, taps)
+    return z[:, : size[0], : size[1]]
+
+
+def _up2_axis_int(z: np.ndarray, axis: int, offsets, taps) -> np.ndarray:
+    pad = max(-min(offsets), max(offsets)) + 1
+    n = z.shape[axis]
+    widths = [(0, 0)] * z.ndim
+    widths[axis] = (pad, pad)
+    zp = np.pad(z, widths, mode="edge")
+
+    def take(offset: int) -> np.ndarray:
+        return np.take(zp, np.arange(pad + offset, pad + offset + n), axis=axis)
+
+    even = sum(t * take(o) for o, t in zip(offsets, taps))
+    odd = sum(t * take(-o) for o, t in zip(offsets, taps))
+    out = np.stack([even, odd], axis=axis + 1)
+    shape = list(z.shape)
+    shape[axis] *= 2
+    return out.reshape(shape)
+
+
+def parent_channels(parent: np.ndarray, channels: int):
+    """The parent planes a level of ``channels`` channels sees: channel c takes the coarser
+    level's channel c, or its channel 0 when the coarser level has fewer channels."""
+    if parent.shape[0] >= channels:
+        return parent[:channels]
+    return np.broadcast_to(parent[:1], (channels, *parent.shape[1:]))
+
+
+@dataclass(frozen=True)
+class IntegerContext:
+    """The context network as integers: weights in Q(WEIGHT_BITS)."""
+
+    w1: np.ndarray  # (hidden, CONTEXT_INPUTS)
+    b1: np.ndarray  # (hidden,)
+    w2: np.ndarray  # (2, hidden): mean, log2 scale
+    level_bias: np.ndarray  # (levels, 2)
+    kernel: str
+
+    def predict(self, level: int, inputs: np.ndarray, input_bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (in 1/16) and scale index for each row of ``inputs`` (N, 6), given in Q(input_bits)."""
+        acc = inputs @ self.w1.T + (self.b1 << input_bits)  # Q(WEIGHT_BITS + input_bits)
+        hidden = np.floor_divide(np.maximum(acc, 0), 1 << (WEIGHT_BITS + input_bits - HIDDEN_BITS))
+        out = hidden @ self.w2.T + (self.level_bias[level] << HIDDEN_BITS)  # Q(WEIGHT + HIDDEN)
+        shift = WEIGHT_BITS + HIDDEN_BITS
+        half = 1 << (shift - 1)
+        mean16 = np.floor_divide(out[:, 0] * MEAN_UNITS + half, 1 << shift)
+        scale = np.floor_divide(out[:, 1] * 4 + half, 1 << shift) + SCALE_OFFSET
+        return mean16, np.clip(scale, 0, entropy.NUM_SCALES - 1)
+
+
+def _checkerboard(h: int, w: int) -> np.ndarray:
+    return (np.add.outer(np.arange(h), np.arange(w)) % 2) == 0
+
+
+def _neighbours(grid: np.ndarray) -> list[np.ndarray]:
+    """Up, down, left, right neighbours of every cell of (C, h, w), zero outside."""
+    p = np.pad(grid, ((0, 0), (1, 1), (1, 1)))
+    return [p[:, :-2, 1:-1], p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, 1:-1, 2:]]
+
+
+def _pass_inputs(parent, anchors_only, grid, mask, input_bits):
+    """Context inputs (N, 6) in Q(input_bits) for the cells selected by ``mask``."""
+    one = 1 << input_bits
+    cols = [parent[mask], np.full(int(mask.sum()), one if anchors_only else 0, dtype=np.int64)]
+    for nb in _neighbours(grid):
+        cols.append(np.zeros(int(mask.sum()), np.int64) if anchors_only else nb[mask] << input_bits)
+    return np.stack(cols, axis=1)
+
+
+def _groups(mean16: np.ndarray, scale: np.ndarray):
+    """Centres, fractions and the (scale, fraction) groups, in coding order, of a pass."""
+    centre = np.floor_divide(mean16 + MEAN_UNITS // 2, MEAN_UNITS)
+    frac = mean16 - MEAN_UNITS * centre
+    order = np.lexsort((np.arange(len(scale)), frac, scale))
+    key = scale[order] * MEAN_UNITS + (frac[order] + MEAN_UNITS // 2)
+    return centre, frac, np.split(order, np.flatnonzero(np.diff(key)) + 1)
+
+
+def _parent_of(ctx: IntegerContext, coarser: np.ndarray | None, shape) -> tuple[np.ndarray, int]:
+    """The parent planes of a level and their fixed-point bits (zero for the coarsest level)."""
+    c, h, w = shape
+    if coarser is None:
+        return np.zeros(shape, dtype=np.int64), 0
+    den = UP2_TAPS[ctx.kernel][2]
+    up = up2_int(coarser.astype(np.int64), ctx.kernel, (h, w))
+    return np.ascontiguousarray(parent_channels(up, c)), 2 * (den.bit_length() - 1)
+
+
+#: fill(level, centre, frac, scale, groups) -> the pass's symbols, in mask order
+Fill = Callable[[int, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]], np.ndarray]
+
+
+def _walk(ctx: IntegerContext, shapes: list[tuple[int, int, int]], fill: Fill) -> list[np.ndarray]:
+    """Visit every pass in decoding order; ``fill`` supplies each pass's symbols.
+
+    Levels go coarsest first, each in two checkerboard passes. The encoder's ``fill`` returns the
+    known symbols, the decoder's reads them; both see identical predictions.
+    """
+    levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
+    for k in reversed(range(len(shapes))):
+        q = np.zeros(shapes[k], dtype=np.int64)
+        parent, bits = _parent_of(ctx, levels[k + 1] if k + 1 < len(shapes) else None, shapes[k])
+        c, h, w = shapes[k]
+        board = np.broadcast_to(_checkerboard(h, w), (c, h, w))
+        for mask, anchors_only in ((board, True), (~board, False)):
+            if not mask.any():
+                continue
+            inputs = _pass_inputs(parent, anchors_only, q, mask, bits)
+            mean16, scale = ctx.predict(k, inputs, bits)
+            centre, frac, groups = _groups(mean16, scale)
+            q[mask] = fill(k, centre, frac, scale, groups)
+        levels[k] = q
+    return levels
+
+
+def _models(scale, frac, groups, lo, hi):
+    for g in groups:
+        yield g, SymbolModel.shifted_laplace(int(scale[g[0]]), int(frac[g[0]]), lo, hi)
+
+
+def residual_ranges(ctx: IntegerContext, levels: list[np.ndarray]) -> list[tuple[int, int]]:
+    """The (lowest, highest) residual of each level: what the header stores for the tables."""
+    found: dict[int, list[np.ndarray]] = {}
+    cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
+
+    def fill(k, centre, frac, scale, groups):
+        symbols = cursor[k].next(len(centre))
+        found.setdefault(k, []).append(symbols - centre)
+        return symbols
+
+    _walk(ctx, [z.shape for z in levels], fill)
+    return [(int(np.concatenate(found[k]).min()), int(np.concatenate(found[k]).max()))
+            for k in range(len(levels))]  # fmt: skip
+
+
+def encode_levels(
+    encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray], ranges: list[tuple[int, int]]
+) -> None:
+    """Add every level's latents (``levels`` finest first) to the stream, in decoding order."""
+    cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
+
+    def fill(k, centre, frac, scale, groups):
+        symbols = cursor[k].next(len(centre))
+        residual = symbols - centre
+        for g, model in _models(scale, frac, groups, *ranges[k]):
+            encoder.add(residual[g], model)
+        return symbols
+
+    _walk(ctx, [z.shape for z in levels], fill)
+
+
+def decode_levels(
+    decoder: StreamDecoder,
+    ctx: IntegerContext,
+    shapes: list[tuple[int, int, int]],
+    ranges: list[tuple[int, int]],
+) -> list[np.ndarray]:
+    """Read every level's latents back (returned finest first), mirroring :func:`encode_levels`."""
+    for k, (lo, hi) in enumerate(ranges):
+        if hi < lo or hi - lo + 1 > entropy.MAX_TABLE_SYMBOLS:
+            raise FormatError(f"latent level {k}: symbol range {lo}..{hi} is invalid or too wide")
+
+    def fill(k, centre, frac, scale, groups):
+        residual = np.empty(len(centre), dtype=np.int64)
+        for g, model in _models(scale, frac, groups, *ranges[k]):
+            residual[g] = decoder.read(len(g), model)
+        return residual + centre
+
+    return _walk(ctx, shapes, fill)
+
+
+class _Cursor:
+    """Hands out a level's symbols pass by pass, in the order the walk visits them."""
+
+    def __init__(self, level: np.ndarray) -> None:
+        c, h, w = level.shape
+        board = np.broadcast_to(_checkerboard(h, w), (c, h, w))
+        self._passes = [level[board].astype(np.int64), level[~board].astype(np.int64)]
+        self._passes = [p for p in self._passes if p.size]
+
+    def next(self, n: int) -> np.ndarray:
+        out = self._passes.pop(0)
+        assert len(out) == n
+        return out
