@@ -4,6 +4,8 @@
     >>> blob = inrcodec.encode("photo.png", bpp=0.3)      # bytes of an .inr file
     >>> pixels = inrcodec.decode(blob, scale=4)            # (H, W, C) uint8 array
     >>> inrcodec.info(blob)["bpp"]
+    >>> blob = inrcodec.encode_audio(samples, 44100, kbps=24)   # (frames, channels) floats
+    >>> samples, rate = inrcodec.decode_audio(blob, rate=48000)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import fields
 
 import numpy as np
 
+from .audio import AudioEncodeOptions, AudioEncodeResult, decode_audio, encode_audio
 from .codec import DEFAULT_LIMITS, EncodeOptions, EncodeResult, Limits, describe, decode_image, encode_image
 from .errors import FormatError, InputError, InrError, LimitError, OptionError, OutputError, VersionError
 from .fit import Progress
@@ -66,6 +69,10 @@ __all__ = [
     "info",
     "encode_image",
     "decode_image",
+    "encode_audio",
+    "decode_audio",
+    "AudioEncodeOptions",
+    "AudioEncodeResult",
     "EncodeOptions",
     "EncodeResult",
     "Limits",

@@ -28,7 +28,7 @@ from .errors import FormatError, VersionError
 
 MAGIC = b"\x89INR"
 MAJOR = 1
-MINOR = 0
+MINOR = 1
 #: bytes around the header and payload: magic, version, two lengths, CRC
 FRAMING_BYTES = 4 + 2 + 4 + 4 + 4
 

@@ -31,11 +31,18 @@ def axis(n: int) -> np.ndarray:
     return (2.0 * np.arange(n, dtype=np.float64) + 1.0) / n - 1.0
 
 
-def audio_axis(frames: int, rate: int, out_rate: int) -> np.ndarray:
-    """Sample times of a clip of ``frames`` samples at ``rate`` Hz, resampled to ``out_rate`` Hz."""
-    n_out = resampled_length(frames, rate, out_rate)
+def audio_axis(
+    frames: int, rate: int, out_rate: int, start: int = 0, stop: int | None = None
+) -> np.ndarray:
+    """Sample times of a clip of ``frames`` samples at ``rate`` Hz, resampled to ``out_rate`` Hz.
+
+    ``start``/``stop`` select output samples ``start .. stop-1`` (a block of a long decode); they
+    may reach past the clip's ends, where the coordinates leave [-1, 1].
+    """
+    if stop is None:
+        stop = resampled_length(frames, rate, out_rate)
     duration = frames / rate
-    t = (np.arange(n_out, dtype=np.float64) + 0.5) / out_rate
+    t = (np.arange(start, stop, dtype=np.float64) + 0.5) / out_rate
     return 2.0 * t / duration - 1.0
 
 

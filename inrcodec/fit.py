@@ -113,7 +113,7 @@ class FitResult:
     steps: int
     seconds: float
     psnr: float  # of the parameters the task is left with
-    stop_reason: str  # "steps", "time", "target", "diverged"
+    stop_reason: str  # "steps", "time", "target", "diverged", "plateau"
 
 
 def run(
@@ -125,11 +125,15 @@ def run(
     phase: str = "fit",
     progress: ProgressCallback | None = None,
     keep_best: bool = True,
+    patience: int | None = None,
 ) -> FitResult:
     """Optimise ``task`` with Adam until the budget is spent.
 
     With ``keep_best`` the task is left at its best evaluation; without, at its last step (for
     rate-aware fits, where a higher PSNR seen earlier may have cost more bits).
+
+    With ``patience``, stop once that many evaluations in a row have not improved on the best:
+    early stopping, for tasks whose ``evaluate`` scores points held out of training.
     """
     groups = task.parameter_groups()
     base_lrs = [g["lr"] for g in groups]
@@ -138,6 +142,7 @@ def run(
     best_psnr, best_state = -math.inf, None
     psnr = None
     step, reason = 0, "steps"
+    since_best = 0  # evaluations since the best one, for patience
 
     def report(elapsed: float) -> None:
         if progress is None:
@@ -158,13 +163,17 @@ def run(
         if fraction >= 1.0 or step % eval_every == 0:
             if step > 0 or fraction >= 1.0:
                 psnr = task.evaluate()
+                since_best += 1
                 if psnr > best_psnr:
-                    best_psnr = psnr
+                    best_psnr, since_best = psnr, 0
                     if keep_best:
                         best_state = task.state()
                 report(time.perf_counter() - start)
                 if budget.target_psnr is not None and psnr >= budget.target_psnr:
                     reason = "target"
+                    break
+                if patience is not None and since_best >= patience:
+                    reason = "plateau"
                     break
             if fraction >= 1.0:
                 break

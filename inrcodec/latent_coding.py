@@ -97,14 +97,28 @@ class IntegerContext:
 
     def predict(self, level: int, inputs: np.ndarray, input_bits: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean (in 1/16) and scale index for each row of ``inputs`` (N, 6), given in Q(input_bits)."""
-        acc = inputs @ self.w1.T + (self.b1 << input_bits)  # Q(WEIGHT_BITS + input_bits)
+        acc = _exact_matmul(inputs, self.w1.T) + (self.b1 << input_bits)  # Q(WEIGHT + input_bits)
         hidden = np.floor_divide(np.maximum(acc, 0), 1 << (WEIGHT_BITS + input_bits - HIDDEN_BITS))
-        out = hidden @ self.w2.T + (self.level_bias[level] << HIDDEN_BITS)  # Q(WEIGHT + HIDDEN)
+        out = _exact_matmul(hidden, self.w2.T) + (self.level_bias[level] << HIDDEN_BITS)
         shift = WEIGHT_BITS + HIDDEN_BITS
         half = 1 << (shift - 1)
         mean16 = np.floor_divide(out[:, 0] * MEAN_UNITS + half, 1 << shift)
         scale = np.floor_divide(out[:, 1] * 4 + half, 1 << shift) + SCALE_OFFSET
         return mean16, np.clip(scale, 0, entropy.NUM_SCALES - 1)
+
+
+#: integer products are summed in float64 only while every partial sum is below 2^53
+_EXACT_FLOAT_LIMIT = 1 << 52
+
+
+def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer matrix product. Uses float64 BLAS when every partial sum is an integer below 2^52,
+    where floating-point addition is exact in any order (so the result is bit-identical on every
+    machine), and int64 arithmetic otherwise."""
+    bound = float(np.abs(a).max(initial=0)) * float(np.abs(b).sum(axis=0).max(initial=0))
+    if bound < _EXACT_FLOAT_LIMIT:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    return a @ b
 
 
 def _checkerboard(h: int, w: int) -> np.ndarray:

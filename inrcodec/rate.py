@@ -63,6 +63,23 @@ def image_target(pixels: int, bpp: float | None = None, size: str | int | None =
     return RateTarget(bpp * pixels, container.TARGET_BPP, round(bpp * 10_000))
 
 
+#: the highest audio rate accepted: 10 Mbit/s is above uncompressed 32-bit stereo at 96 kHz
+MAX_KBPS = 10_000.0
+
+
+def audio_target(seconds: float, kbps: float | None = None, size: str | int | None = None) -> RateTarget:
+    """The bit budget of a clip of ``seconds``: kbit/s (stored x 1000) or a file size."""
+    if kbps is not None and size is not None:
+        raise OptionError("give --kbps or --size, not both")
+    if size is not None:
+        return image_target(1, size=size)  # a size means the same for every modality
+    if kbps is None:
+        raise OptionError("a rate target is needed (kbps or size)")
+    if not (kbps > 0 and math.isfinite(kbps)) or kbps > MAX_KBPS:
+        raise OptionError(f"kbps must be a number in (0, {MAX_KBPS:g}], got {kbps}")
+    return RateTarget(kbps * 1000 * seconds, container.TARGET_KBPS, round(kbps * 1000))
+
+
 # --- coordinate networks -----------------------------------------------------------------------
 
 #: expected entropy-coded bits per weight at a step spreading a tensor over 2^bits levels
@@ -98,13 +115,18 @@ def plan_point_model(
     bits: float,
     depth: int | None = None,
     width: int | None = None,
+    models: int = 1,
 ) -> tuple[int, int]:
-    """(depth, width) of a coordinate network that fits the budget at ``bits`` per weight."""
+    """(depth, width) of a coordinate network that fits the budget at ``bits`` per weight.
+
+    With ``models`` > 1 the budget is shared by that many equal networks whose tensors are stored
+    stacked (audio segments), so the header cost stays that of one.
+    """
     cls = family_by_name(family)
     n_tensors_guess = 2 * ((depth or 6) + 1)
     overhead = 8 * (_HEADER_BASE_BYTES + container.FRAMING_BYTES + 6 * n_tensors_guess)
     coded_bits = max(bits - _CODING_GAIN_BITS, 1.0)
-    params = max(8.0, (target.bits - overhead) / coded_bits)
+    params = max(8.0, (target.bits - overhead) / coded_bits / models)
     extra_in = 0 if cls.name == "siren" else in_dim * 2 * 16
     depth = depth or _depth_for(params)
     width = width or _width_for(params, depth, in_dim, out_dim, extra_in)

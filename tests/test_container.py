@@ -82,7 +82,7 @@ def _with_version(data: bytes, major: int) -> bytes:
 
 def test_future_major_version_is_refused_with_its_own_message():
     data = _with_version(container.pack(image_header(), b""), container.MAJOR + 1)
-    with pytest.raises(VersionError, match=r"unsupported format version 2\.0"):
+    with pytest.raises(VersionError, match=r"unsupported format version 2\.\d"):
         container.unpack(data)
 
 

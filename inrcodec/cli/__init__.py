@@ -8,6 +8,7 @@ non-zero exit; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 
@@ -18,6 +19,13 @@ from ..errors import InrError
 
 class _Group(click.Group):
     """A click group that turns inrcodec errors and interrupts into one-line messages."""
+
+    #: the arguments of the current invocation, for records such as a benchmark's command.txt
+    arguments: list[str] = []
+
+    def main(self, args=None, prog_name=None, **extra):
+        _Group.arguments = list(sys.argv[1:] if args is None else args)
+        return super().main(args=args, prog_name=prog_name, **extra)
 
     def invoke(self, ctx: click.Context):
         debug = bool(ctx.params.get("debug"))
@@ -33,6 +41,11 @@ class _Group(click.Group):
                 raise
             click.echo("inrcodec: interrupted", err=True)
             ctx.exit(130)
+
+
+def invocation() -> str:
+    """The command line of this invocation, as a user would type it."""
+    return shlex.join(["inrcodec", *_Group.arguments])
 
 
 def _sigterm_to_interrupt(signum, frame):  # pragma: no cover - exercised through a subprocess
@@ -51,3 +64,4 @@ def main(debug: bool) -> None:
 
 # Each module adds its commands to ``main`` on import; one line per area.
 from . import codec  # noqa: E402,F401  encode, decode, info, demo
+from . import bench  # noqa: E402,F401  bench, plot

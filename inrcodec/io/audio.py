@@ -9,6 +9,7 @@ goes through :func:`~inrcodec.io.files.atomic_output`: a failed write leaves no 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,8 +131,11 @@ def read_audio(path: str | os.PathLike, max_samples: int | None = None) -> Audio
 
 
 def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[-1] if text else type(e).__name__
+    """libsndfile's message, without the (temporary) file name it prefixes."""
+    lines = str(e).strip().splitlines()
+    text = lines[-1] if lines else type(e).__name__
+    text = re.sub(r"^Error opening '.*?': ", "", text)
+    return re.sub(r"^Error : ", "", text)
 
 
 # --- writing -----------------------------------------------------------------------------------

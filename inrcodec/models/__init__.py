@@ -5,10 +5,15 @@ from __future__ import annotations
 from ..errors import FormatError, OptionError
 from .base import INR
 from .fourier import FourierMLP
+from .grid import GridImage
+from .segments import Segments
 from .siren import Siren
 
-FAMILIES: dict[str, type[INR]] = {cls.name: cls for cls in (Siren, FourierMLP)}
-_BY_ID: dict[int, type[INR]] = {cls.family_id: cls for cls in FAMILIES.values()}
+#: the families users choose by name (``--model``)
+FAMILIES: dict[str, type[INR]] = {cls.name: cls for cls in (GridImage, Siren, FourierMLP)}
+# Segments is a composite that the audio encoder builds around a chosen family, so it is found
+# by its header number only.
+_BY_ID: dict[int, type[INR]] = {cls.family_id: cls for cls in (*FAMILIES.values(), Segments)}
 
 
 def family_by_name(name: str) -> type[INR]:
@@ -27,4 +32,4 @@ def family_by_id(family_id: int) -> type[INR]:
         ) from None
 
 
-__all__ = ["INR", "Siren", "FourierMLP", "FAMILIES", "family_by_name", "family_by_id"]
+__all__ = ["INR", "GridImage", "Siren", "FourierMLP", "Segments", "FAMILIES", "family_by_name", "family_by_id"]

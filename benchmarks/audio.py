@@ -1,0 +1,61 @@
+"""Run the audio benchmark (issue #4): inrcodec against MP3 and Opus on bach.wav and more.
+
+    python benchmarks/audio.py                                   # the committed results
+    python benchmarks/audio.py --clip my.wav --time 30 -o /tmp/audio-bench
+
+Finished measurements are cached in the output folder's rows.jsonl, so an interrupted run
+resumes where it stopped. Everything is written to the output folder; see docs/audio.md.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parents[1]
+BACH = ROOT.parent / "shared" / "data" / "audio" / "bach.wav"
+
+
+@click.command()
+@click.option("--clip", "clips", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=f"Audio file to benchmark (repeatable) [{BACH}].")
+@click.option("--no-plucks", is_flag=True, help="Leave out the synthetic stereo plucks clip.")
+@click.option("--kbps", default="16,24,32,48,64", show_default=True, help="Target rates, comma-separated.")
+@click.option("--codec", "codecs", default="inr,mp3,opus", show_default=True)
+@click.option("--time", "seconds", type=float, help="inrcodec fitting seconds per clip [its default].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=ROOT / "benchmarks" / "results" / "audio", show_default=True)
+def main(clips, no_plucks, kbps, codecs, seconds, seed, output):
+    """Measure SNR, segmental SNR, PSNR, LSD, real kbit/s and times; write tables and plots."""
+    from inrcodec.bench.audio import AudioBenchConfig, default_clips, run_audio_benchmark
+    from inrcodec.errors import InrError
+
+    try:
+        rates = [float(k) for k in kbps.split(",") if k.strip()]
+        inr_options = {"seed": seed, **({"time": seconds} if seconds else {})}
+        specs = [(name, inr_options if name == "inr" else {}) for name in codecs.split(",") if name]
+        config = AudioBenchConfig(
+            clips=default_clips(clips or [BACH], plucks=not no_plucks),
+            output=output,
+            codecs=specs,
+            kbps=rates,
+            command="python " + shlex.join(["benchmarks/audio.py", *sys.argv[1:]]),
+        )
+        start = time.monotonic()
+
+        def progress(done: int, total: int, last: str) -> None:
+            click.echo(f"[{done}/{total}] {time.monotonic() - start:7.0f} s  {last}", err=True)
+
+        outcome = run_audio_benchmark(config, progress)
+    except (InrError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{outcome.computed} of {outcome.tasks} measurements computed; results in {outcome.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""Audio orchestration: clip -> segments model -> fit -> quantize -> entropy -> container, and back.
+
+The encoder cuts the time axis into segments of about :data:`DEFAULT_SEGMENT_SECONDS`, each with
+its own small 1-D SIREN (:class:`~inrcodec.models.segments.Segments`), fits them all at once on
+random mini-batches of samples, and then goes through the same quantization, QAT and entropy
+coding as images (:func:`inrcodec.codec.fit_and_pack`). The decoder samples the continuous
+function at any rate; see :class:`AudioDecoding` for what happens to frequencies the original
+rate could not hold.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from . import container, coords
+from .codec import DEFAULT_LIMITS, Limits, fit_and_pack, read_inr, rebuild_model, resolve_device, torch_threads
+from .container import AudioFields, Header
+from .errors import InputError, OptionError
+from .fit import Budget, ProgressCallback, seeded_generator
+from .io.audio import Audio, check_rate, from_array, read_audio
+from .metrics import audio_psnr, log_spectral_distance, psnr_from_mse, segmental_snr_db, snr_db
+from .models import INR, Segments, family_by_name
+from .rate import RateTarget, audio_target, plan_point_model
+from .tasks import EVAL_CHUNK, PointFitTask
+
+#: the rate used when neither kbps nor size is given
+DEFAULT_KBPS = 24.0
+#: seconds of audio per segment core (measured on bach.wav; docs/audio.md)
+DEFAULT_SEGMENT_SECONDS = 1.0
+#: cross-fade zone at each join, as a share of a core
+DEFAULT_OVERLAP = 0.125
+#: first-layer omega_0 per sample of a segment's span: with segment-local coordinates the
+#: frequency a given omega_0 reaches scales with the samples the span holds. The SIREN paper's
+#: 3000 for bach.wav's 308 207 samples is 0.0097 per sample; 1.5x that measured best here
+#: (docs/audio.md)
+OMEGA_PER_SAMPLE = 0.0145
+#: a segment covers at least this many samples, so that tiny clips get one segment
+MIN_SEGMENT_FRAMES = 256
+
+
+@dataclass(frozen=True)
+class AudioEncodeOptions:
+    """Everything that steers an audio encode. ``None`` means: choose automatically."""
+
+    kbps: float | None = None
+    size: str | int | None = None
+    model: str = "siren"  # the family of each segment
+    steps: int | None = None
+    time: float | None = None  # seconds of fitting; default: see default_seconds()
+    psnr: float | None = None  # stop early at this audio PSNR (dB, peak-to-peak 2)
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 1
+    quant: str = "int"
+    bits: float = 10.0
+    depth: int | None = None
+    width: int | None = None
+    omega: float | None = None  # first-layer omega_0 in segment-local coordinates
+    hidden_omega: float = 30.0
+    segment: float | None = None  # seconds per segment
+    overlap: float = DEFAULT_OVERLAP
+    lr: float = 3e-3
+    batch: int = 1 << 14
+    qat: float = 0.15
+    compile: bool = False
+
+    def validated(self) -> AudioEncodeOptions:
+        if self.quant not in ("int", "fp16"):
+            raise OptionError(f"quant must be 'int' or 'fp16', got '{self.quant}'")
+        if not 1 <= self.bits <= 16:
+            raise OptionError(f"bits must be in 1..16, got {self.bits}")
+        if not 0 <= self.qat < 1:
+            raise OptionError(f"qat share must be in [0, 1), got {self.qat}")
+        if not 0 <= self.overlap <= 1:
+            raise OptionError(f"overlap must be in [0, 1] (a share of a segment), got {self.overlap}")
+        if self.batch < 1 or self.threads < 1:
+            raise OptionError("batch and threads must be at least 1")
+        for name in ("omega", "hidden_omega", "segment", "lr"):
+            v = getattr(self, name)
+            if v is not None and not (v > 0 and math.isfinite(v)):
+                raise OptionError(f"{name} must be a positive number, got {v}")
+        for name in ("depth", "width"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise OptionError(f"{name} must be at least 1, got {v}")
+        family_by_name(self.model)
+        return self
+
+
+@dataclass
+class AudioEncodeResult:
+    """An encoded audio file, what it cost, and how close its decoding is to the input."""
+
+    data: bytes
+    kbps: float  # the file's real rate: 8 * bytes / duration
+    snr: float  # dB, decoded at the original rate
+    psnr: float  # dB, peak-to-peak 2
+    steps: int
+    seconds: float
+    segments: int
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AudioPlan:
+    """The segments model an encode builds."""
+
+    count: int
+    overlap: float
+    depth: int
+    width: int
+    omega: float
+
+    def span_frames(self, frames: int) -> float:
+        """Samples one segment's span (core and margins) covers."""
+        return frames / self.count * (1.0 + self.overlap)
+
+
+def default_seconds(duration: float) -> float:
+    """The default fitting time: 60 s for clips up to 6 s, then 10 s per second of audio."""
+    return max(60.0, 10.0 * duration)
+
+
+def plan_audio(audio: Audio, target: RateTarget, opts: AudioEncodeOptions) -> AudioPlan:
+    """Segment count, per-segment network shape and omega_0 for a clip and a bit budget."""
+    inner = family_by_name(opts.model)
+    bits = 16.0 if opts.quant == "fp16" else opts.bits
+    seconds = opts.segment or DEFAULT_SEGMENT_SECONDS
+    count = max(1, min(round(audio.duration / seconds), audio.frames // MIN_SEGMENT_FRAMES))
+    depth, width = plan_point_model(
+        inner.name, target, 1, audio.channels, bits, opts.depth, opts.width, models=count
+    )
+    span = audio.frames / count * (1.0 + opts.overlap)
+    omega = opts.omega or OMEGA_PER_SAMPLE * span
+    return AudioPlan(count, opts.overlap, depth, width, omega)
+
+
+def build_model(plan: AudioPlan, opts: AudioEncodeOptions, channels: int, seed: int) -> Segments:
+    """The untrained segments model of a plan."""
+    inner = family_by_name(opts.model)
+    kwargs = {"first_omega": plan.omega, "hidden_omega": opts.hidden_omega} if inner.name == "siren" else {}
+    return Segments.build(
+        inner, plan.count, plan.overlap, channels, generator=seeded_generator(seed),
+        depth=plan.depth, width=plan.width, **kwargs,
+    )  # fmt: skip
+
+
+#: samples the fit scores itself on (a fixed random subset for longer clips)
+EVAL_POINTS = 1 << 18
+
+
+def _psnr_on_values(pred: torch.Tensor, values: torch.Tensor) -> float:
+    return psnr_from_mse(torch.mean((pred.clamp(-1, 1) - values) ** 2).item(), peak=2.0)
+
+
+class _AudioFitTask(PointFitTask):
+    """:class:`PointFitTask` scoring on at most :data:`EVAL_POINTS` samples.
+
+    Scoring every sample of a minutes-long clip every 100 steps would cost more than the steps
+    themselves; a fixed random subset ranks the fit's states just as well.
+    """
+
+    def __init__(self, model, points, values, score, **kwargs) -> None:
+        n = len(points)
+        if n > EVAL_POINTS:
+            g = torch.Generator().manual_seed(0)
+            idx = torch.sort(torch.randperm(n, generator=g)[:EVAL_POINTS]).values.to(points.device)
+        else:
+            idx = torch.arange(n, device=points.device)
+        self._eval_points, self._eval_values = points[idx], values[idx]
+        super().__init__(model, points, values, lambda pred: score(pred, self._eval_values), **kwargs)
+
+    @torch.no_grad()
+    def predict_all(self) -> torch.Tensor:
+        return torch.cat([self.predict(c) for c in torch.split(self._eval_points, EVAL_CHUNK)])
+
+
+def _audio_header(audio: Audio, model: INR, target: RateTarget, codes) -> Header:
+    return Header(
+        signal=AudioFields(audio.frames, audio.rate, audio.channels, audio.subtype, audio.format),
+        family=model.family_id,
+        arch=model.arch(),
+        tensors=codes,
+        coords=coords.CONVENTION_PIXEL_CENTRES,
+        target_kind=target.kind,
+        target_value=target.value,
+    )
+
+
+def _as_audio(source: Audio | np.ndarray | str | os.PathLike, rate: int | None, limits: Limits) -> Audio:
+    if isinstance(source, Audio):
+        return source
+    if isinstance(source, np.ndarray):
+        if rate is None:
+            raise InputError("encoding a sample array needs its sample rate")
+        return from_array(source, rate, limits.max_input_pixels)
+    return read_audio(source, limits.max_input_pixels)
+
+
+def encode_audio_clip(
+    clip: Audio | np.ndarray | str | os.PathLike,
+    options: AudioEncodeOptions = AudioEncodeOptions(),
+    progress: ProgressCallback | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    rate: int | None = None,
+) -> AudioEncodeResult:
+    """Fit, quantize and pack an audio clip (an :class:`Audio`, a path, or samples and ``rate``)."""
+    opts = options.validated()
+    audio = _as_audio(clip, rate, limits)
+    if opts.kbps is None and opts.size is None:
+        opts = replace(opts, kbps=DEFAULT_KBPS)
+    target = audio_target(audio.duration, opts.kbps, opts.size)
+    plan = plan_audio(audio, target, opts)
+    budget = Budget(
+        steps=opts.steps,
+        seconds=opts.time if (opts.time is not None or opts.steps is not None) else default_seconds(audio.duration),
+        target_psnr=opts.psnr,
+    )
+    device = resolve_device(opts.device)
+    start = time.perf_counter()
+    with torch_threads(opts.threads):
+        model = build_model(plan, opts, audio.channels, opts.seed).to(device)
+        points = torch.from_numpy(coords.audio_axis(audio.frames, audio.rate, audio.rate).astype(np.float32))
+        values = torch.from_numpy(audio.samples).to(device)
+
+        task = _AudioFitTask(
+            model, points[:, None].to(device), values, _psnr_on_values, lr=opts.lr,
+            batch_size=opts.batch, generator=seeded_generator(opts.seed), compile=opts.compile,
+        )  # fmt: skip
+        data, steps = fit_and_pack(
+            task, budget, target, lambda codes: _audio_header(audio, model, target, codes),
+            quant=opts.quant, bits=opts.bits, qat=opts.qat, lr=opts.lr, progress=progress,
+        )  # fmt: skip
+    seconds = time.perf_counter() - start
+    decoded, _ = decode_audio(data, limits=limits)
+    notices = list(audio.notices)
+    if abs(len(data) / target.bytes - 1) > 0.10:
+        notices.append(
+            f"file is {len(data)} bytes against a target of {target.bytes:.0f} "
+            f"({'the smallest this model can be' if len(data) > target.bytes else 'the largest useful'})"
+        )
+    return AudioEncodeResult(
+        data, 8 * len(data) / audio.duration / 1000, snr_db(audio.samples, decoded),
+        audio_psnr(audio.samples, decoded), steps, seconds, plan.count, notices,
+    )  # fmt: skip
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+#: low-pass design: pass up to 90 % of the lower Nyquist frequency, stop at 100 %, 80 dB down
+_PASS, _ATTEN_DB, _MAX_TAPS = 0.9, 80.0, (1 << 16) - 1
+
+
+def lowpass_kernel(cutoff: float, transition: float) -> np.ndarray:
+    """A Kaiser-windowed-sinc low-pass (odd length, unit DC gain); both in cycles per sample.
+
+    The tap count follows Kaiser's formula for :data:`_ATTEN_DB` of stop-band attenuation,
+    capped at :data:`_MAX_TAPS` (extreme rate ratios then get a wider transition band).
+    """
+    beta = 0.1102 * (_ATTEN_DB - 8.7)
+    taps = math.ceil((_ATTEN_DB - 8.0) / (2.285 * 2.0 * math.pi * transition)) + 1
+    taps = min(taps, _MAX_TAPS) | 1
+    n = np.arange(taps) - (taps - 1) / 2
+    h = 2.0 * cutoff * np.sinc(2.0 * cutoff * n) * np.kaiser(taps, beta)
+    return h / h.sum()
+
+
+def _filter_valid(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """'valid' convolution of each column of ``x`` with ``h``, through the FFT."""
+    n, taps = len(x), len(h)
+    size = 1 << (n + taps - 2).bit_length()
+    spectrum = np.fft.rfft(x, size, axis=0) * np.fft.rfft(h, size)[:, None]
+    return np.fft.irfft(spectrum, size, axis=0)[taps - 1 : n]
+
+
+@dataclass
+class AudioDecoding:
+    """An audio .inr opened for decoding at ``rate``; :meth:`blocks` yields the samples.
+
+    - At the original rate the model is sampled exactly at the training sample times.
+    - At a higher rate it is sampled at the new times, then low-passed at the original Nyquist
+      frequency: the network can put energy above it that the original could not hold.
+    - At a lower rate it is sampled at an odd multiple ``k`` of the new rate (at least the
+      original rate), low-passed at the new Nyquist frequency, and every ``k``-th sample kept,
+      so nothing aliases; the kept samples fall exactly on the new sample times.
+
+    The low-pass is a Kaiser-windowed sinc (:func:`lowpass_kernel`); beyond the clip's ends the
+    signal counts as silence. Blocks are bounded in size, so memory does not grow with the clip.
+    """
+
+    fields: AudioFields
+    rate: int
+    model: INR
+    device: torch.device
+
+    @property
+    def frames(self) -> int:
+        return coords.resampled_length(self.fields.frames, self.fields.rate, self.rate)
+
+    @property
+    def channels(self) -> int:
+        return self.fields.channels
+
+    def _factor(self) -> int:
+        if self.rate >= self.fields.rate:
+            return 1
+        k = math.ceil(self.fields.rate / self.rate)
+        return k if k % 2 else k + 1
+
+    def _sample(self, t: np.ndarray) -> np.ndarray:
+        """The model at coordinates ``t``, silence outside [-1, 1]; (len(t), channels) float64."""
+        out = np.zeros((len(t), self.channels))
+        inside = np.flatnonzero(np.abs(t) <= 1.0)
+        with torch.no_grad():
+            for chunk in np.array_split(inside, max(1, math.ceil(len(inside) / EVAL_CHUNK))):
+                if len(chunk):
+                    pts = torch.from_numpy(t[chunk, None].astype(np.float32)).to(self.device)
+                    out[chunk] = self.model(pts).cpu().numpy()
+        return out
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """The decoded samples, float32 (n, channels) in [-1, 1], a block at a time."""
+        s, n_out = self.fields, self.frames
+        if self.rate == s.rate:
+            for a in range(0, n_out, EVAL_CHUNK):
+                t = coords.audio_axis(s.frames, s.rate, s.rate, a, min(n_out, a + EVAL_CHUNK))
+                yield np.clip(self._sample(t), -1, 1).astype(np.float32)
+            return
+        k = self._factor()
+        fine_rate = k * self.rate
+        nyquist = min(s.rate, self.rate) / 2
+        h = lowpass_kernel((1 + _PASS) / 2 * nyquist / fine_rate, (1 - _PASS) * nyquist / fine_rate)
+        half = len(h) // 2
+        per_block = max(1, EVAL_CHUNK // k)
+        for j0 in range(0, n_out, per_block):
+            j1 = min(n_out, j0 + per_block)
+            # Output sample j sits on fine sample j*k + (k-1)/2; add the filter's reach each side.
+            lo = j0 * k + (k - 1) // 2 - half
+            hi = (j1 - 1) * k + (k - 1) // 2 + half + 1
+            fine = self._sample(coords.audio_axis(s.frames, s.rate, fine_rate, lo, hi))
+            yield np.clip(_filter_valid(fine, h)[::k], -1, 1).astype(np.float32)
+
+
+def open_audio(
+    source: bytes | str | os.PathLike,
+    rate: int | None = None,
+    *,
+    device: str = "cpu",
+    limits: Limits = DEFAULT_LIMITS,
+) -> AudioDecoding:
+    """Read and check an audio .inr and rebuild its model, ready to decode at ``rate`` Hz."""
+    header, payload = container.unpack(read_inr(source, limits))
+    if not isinstance(header.signal, AudioFields):
+        raise InputError("this .inr file holds an image, not audio (use decode)")
+    s = header.signal
+    out_rate = s.rate if rate is None else check_rate(rate, "output rate (--rate)", OptionError)
+    decoding_frames = coords.resampled_length(s.frames, s.rate, out_rate)
+    if decoding_frames * s.channels > limits.max_output_pixels:
+        raise OptionError(
+            f"decoding at {out_rate} Hz gives {decoding_frames} x {s.channels} samples, over the "
+            f"limit of {limits.max_output_pixels}"
+        )
+    model = rebuild_model(header, payload, 1, s.channels, limits)
+    dev = resolve_device(device)
+    return AudioDecoding(s, out_rate, model.to(dev), dev)
+
+
+def decode_audio(
+    source: bytes | str | os.PathLike,
+    rate: int | None = None,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[np.ndarray, int]:
+    """Decode an audio .inr to (samples float32 (frames, channels) in [-1, 1], rate)."""
+    with torch_threads(threads):
+        decoding = open_audio(source, rate, device=device, limits=limits)
+        samples = np.concatenate(list(decoding.blocks()), axis=0)
+    return samples, decoding.rate
+
+
+def encode_audio(
+    samples: np.ndarray | str | os.PathLike,
+    rate: int | None = None,
+    *,
+    kbps: float | None = None,
+    size: str | int | None = None,
+    progress: ProgressCallback | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    **options,
+) -> bytes:
+    """Encode audio into the bytes of an .inr file.
+
+    ``samples``: float (frames,) or (frames, channels) in [-1, 1] (or int16/int32 PCM) with its
+    ``rate``, or a path to any file libsndfile reads. ``options`` are the fields of
+    :class:`AudioEncodeOptions` (steps, time, seed, segment, omega ...).
+    """
+    unknown = set(options) - set(AudioEncodeOptions.__dataclass_fields__)
+    if unknown:
+        raise OptionError(f"unknown audio encode option(s): {', '.join(sorted(unknown))}")
+    opts = AudioEncodeOptions(kbps=kbps, size=size, **options)
+    return encode_audio_clip(samples, opts, progress=progress, limits=limits, rate=rate).data
+
+
+def quality(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    """SNR, segmental SNR, PSNR and log-spectral distance of a decoding (all from metrics)."""
+    return {
+        "snr": snr_db(reference, decoded),
+        "segsnr": segmental_snr_db(reference, decoded),
+        "psnr": audio_psnr(reference, decoded),
+        "lsd": log_spectral_distance(reference, decoded),
+    }

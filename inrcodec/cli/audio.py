@@ -1,0 +1,105 @@
+"""The audio halves of ``inrcodec encode`` and ``inrcodec decode``.
+
+``encode`` and ``decode`` (in :mod:`.codec`) hand over here when the input is an audio file or an
+.inr that holds audio; the parameters arrive as the command's ``ctx.params``. As everywhere in the
+CLI: parse, call the API, print.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from ..audio import AudioEncodeOptions, encode_audio_clip, open_audio
+from ..codec import torch_threads
+from ..errors import OptionError
+from ..io.audio import output_subtype, read_audio, write_audio
+from ..io.files import check_output_path, write_bytes_atomic
+from .codec import ProgressLine, _emit, _notices, limits_from
+
+
+def _given(name: str) -> bool:
+    """Whether the user set option ``name`` (rather than click filling in its default)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+
+def encode_audio_command(params: dict[str, Any], output: Path) -> None:
+    """Encode an audio file; ``params`` are the ``encode`` command's parameters."""
+    src: Path = params["input"]
+    if params.get("bpp") is not None:
+        raise OptionError("--bpp is for images; use --kbps or --size for audio")
+    limits = limits_from(params.get("max_pixels"))
+    # --omega's default (30) is the image one; audio picks omega_0 from the segment length.
+    omega = params.get("omega") if _given("omega") else None
+    opts = AudioEncodeOptions(
+        kbps=params.get("kbps"), size=params.get("size"), model=params["model"],
+        steps=params.get("steps"), time=params.get("seconds"), psnr=params.get("psnr"),
+        seed=params["seed"], device=params["device"], threads=params["threads"],
+        quant=params["quant"], depth=params.get("depth"), width=params.get("width"), omega=omega,
+    ).validated()  # fmt: skip
+    clip = read_audio(src, limits.max_input_pixels)
+    bar = ProgressLine(enabled=not params.get("quiet"))
+    try:
+        result = encode_audio_clip(clip, opts, progress=bar, limits=limits)
+    finally:
+        bar.done()
+    write_bytes_atomic(output, result.data, protect=[src])
+    _notices(result.notices)
+    record = {
+        "input": str(src),
+        "output": str(output),
+        "bytes": len(result.data),
+        "kbps": result.kbps,
+        "snr": result.snr,
+        "psnr": result.psnr,
+        "steps": result.steps,
+        "encode_seconds": result.seconds,
+        "frames": clip.frames,
+        "rate": clip.rate,
+        "channels": clip.channels,
+        "duration": clip.duration,
+        "segments": result.segments,
+    }
+    _emit(params.get("as_json", False), record,
+          f"{output}: {record['bytes']} bytes, {result.kbps:.2f} kbit/s, SNR {result.snr:.2f} dB, "
+          f"PSNR {result.psnr:.2f} dB, {result.steps} steps in {result.seconds:.1f} s")  # fmt: skip
+
+
+def decode_audio_command(params: dict[str, Any]) -> None:
+    """Decode an audio .inr; ``params`` are the ``decode`` command's parameters."""
+    src: Path = params["input"]
+    output: Path = params["output"]
+    for name in ("scale", "width", "height"):
+        if params.get(name) is not None:
+            raise OptionError(f"--{name} is for images; use --rate for audio")
+    output_subtype(output, None)  # an unwritable extension fails before any decoding
+    check_output_path(output, protect=[src])
+    start = time.perf_counter()
+    with torch_threads(params.get("threads")):
+        decoding = open_audio(
+            src, params.get("rate"), device=params.get("device", "cpu"),
+            limits=limits_from(params.get("max_pixels")),
+        )  # fmt: skip
+        notices = write_audio(
+            output, decoding.blocks(), decoding.rate, decoding.channels,
+            subtype=decoding.fields.subtype, protect=[src],
+        )  # fmt: skip
+    seconds = time.perf_counter() - start
+    _notices(notices)
+    record = {
+        "input": str(src),
+        "output": str(output),
+        "rate": decoding.rate,
+        "frames": decoding.frames,
+        "channels": decoding.channels,
+        "duration": decoding.frames / decoding.rate,
+        "decode_seconds": seconds,
+    }
+    _emit(params.get("as_json", False), record,
+          f"{output}: {decoding.frames} frames x {decoding.channels} ch at {decoding.rate} Hz, "
+          f"decoded in {seconds:.2f} s")  # fmt: skip

@@ -1,0 +1,105 @@
+"""The latent-grid family: exact integer latent coding, any-size decoding, rate control."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import inrcodec
+from inrcodec import coords, entropy, latent_coding
+from inrcodec.codec import EncodeOptions, encode_image
+from inrcodec.models.grid import GridImage, axis_taps, up2
+
+from .conftest import smooth_image
+
+FAST = {"model": "grid", "steps": 30, "seed": 0}
+
+
+def random_context(rng, levels, kernel="bicubic"):
+    return latent_coding.IntegerContext(
+        w1=rng.integers(-2000, 2000, (8, latent_coding.CONTEXT_INPUTS)),
+        b1=rng.integers(-500, 500, 8),
+        w2=rng.integers(-800, 800, (2, 8)),
+        level_bias=rng.integers(-3000, 3000, (levels, 2)),
+        kernel=kernel,
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 23), st.integers(1, 23), st.integers(1, 4), st.integers(1, 2),
+    st.sampled_from(["bilinear", "bicubic"]), st.integers(0, 2**32 - 1),
+)  # fmt: skip
+def test_latent_pyramids_round_trip_exactly(h, w, levels, channels, kernel, seed):
+    rng = np.random.default_rng(seed)
+    shapes = [(channels, -(-h // 2**k), -(-w // 2**k)) for k in range(levels)]
+    grids = [np.round(rng.laplace(0, rng.uniform(0.1, 6), s)).astype(np.int64) for s in shapes]
+    ctx = random_context(rng, levels, kernel)
+    ranges = latent_coding.residual_ranges(ctx, grids)
+    enc = entropy.StreamEncoder()
+    latent_coding.encode_levels(enc, ctx, grids, ranges)
+    dec = entropy.StreamDecoder(enc.finish())
+    back = latent_coding.decode_levels(dec, ctx, shapes, ranges)
+    dec.finish()
+    for a, b in zip(grids, back):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kernel", ["bilinear", "bicubic"])
+def test_integer_upsampling_is_the_float_one_exactly(kernel):
+    rng = np.random.default_rng(0)
+    z = rng.integers(-50, 50, (2, 5, 7))
+    den = latent_coding.UP2_TAPS[kernel][2]
+    exact = latent_coding.up2_int(z, kernel, (9, 13))
+    approx = up2(torch.from_numpy(z).double(), kernel, (9, 13)).numpy()
+    np.testing.assert_allclose(exact / den**2, approx, atol=1e-9)
+
+
+def test_interpolation_taps_reproduce_a_grid_at_its_own_centres():
+    idx, w = axis_taps(6, coords.axis(6), "bicubic")
+    values = np.arange(6.0)
+    np.testing.assert_allclose((values[idx] * w).sum(1), values, atol=1e-12)
+
+
+def test_grid_round_trip_and_any_size():
+    img = smooth_image(20, 28)
+    blob = inrcodec.encode(img, bpp=2.0, **FAST)
+    assert inrcodec.info(blob)["model"] == "grid"
+    assert inrcodec.decode(blob).shape == (20, 28, 3)
+    assert inrcodec.decode(blob, scale=2.5).shape == (50, 70, 3)
+    assert inrcodec.decode(blob, width=11).shape == (8, 11, 3)
+
+
+def test_grid_point_sampling_matches_rendering():
+    model = GridImage(9, 12, 3, levels=3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for z in model.latents:
+            z.copy_(torch.randn_like(z) * 3)
+    rendered = model.render(9, 12, torch.device("cpu"))
+    pts = torch.from_numpy(coords.image_points(9, 12))
+    with torch.no_grad():
+        sampled = model(pts).numpy().reshape(9, 12, 3)
+    np.testing.assert_allclose(sampled, rendered, atol=1e-5)
+    bigger = model.render(27, 36, torch.device("cpu"))
+    np.testing.assert_allclose(bigger[1::3, 1::3], rendered, atol=1e-5)  # odd scale hits centres
+
+
+def test_grid_files_are_deterministic():
+    img = smooth_image(16, 16)
+    a = inrcodec.encode(img, bpp=2.0, **FAST)
+    assert a == inrcodec.encode(img, bpp=2.0, **FAST)
+    np.testing.assert_array_equal(inrcodec.decode(a), inrcodec.decode(a))
+
+
+def test_grid_learns_a_smooth_image():
+    img = smooth_image(32, 32)
+    result = encode_image(img, EncodeOptions(model="grid", bpp=4.0, steps=300, seed=0))
+    assert result.psnr >= 30.0
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_grid_handles_gray_and_alpha(channels):
+    img = smooth_image(12, 10, channels)
+    out = inrcodec.decode(inrcodec.encode(img, bpp=4.0, **FAST))
+    assert out.shape == img.shape
