@@ -20,7 +20,10 @@ import numpy as np
 import torch
 
 from . import container, coords
-from .codec import DEFAULT_LIMITS, Limits, fit_and_pack, read_inr, rebuild_model, resolve_device, torch_threads
+from .codec import (
+    DEFAULT_LIMITS, Limits, build_model_from, check_decode, fit_and_pack, open_checkpoint, read_inr, resolve_device,
+    torch_threads,
+)  # fmt: skip
 from .container import AudioFields, Header
 from .errors import InputError, OptionError
 from .fit import Budget, ProgressCallback, seeded_generator
@@ -33,7 +36,7 @@ from .tasks import EVAL_CHUNK, PointFitTask
 #: the rate used when neither kbps nor size is given
 DEFAULT_KBPS = 24.0
 #: seconds of audio per segment core (measured on bach.wav; docs/audio.md)
-DEFAULT_SEGMENT_SECONDS = 1.0
+DEFAULT_SEGMENT_SECONDS = 0.05
 #: cross-fade zone at each join, as a share of a core
 DEFAULT_OVERLAP = 0.125
 #: first-layer omega_0 per sample of a segment's span: with segment-local coordinates the
@@ -67,9 +70,11 @@ class AudioEncodeOptions:
     segment: float | None = None  # seconds per segment
     overlap: float = DEFAULT_OVERLAP
     lr: float = 3e-3
-    batch: int = 1 << 14
+    batch: int = 1 << 13
     qat: float = 0.15
     compile: bool = False
+    checkpoint: str | os.PathLike | None = None  # resume file: an interrupted encode continues
+    checkpoint_every: float = 10.0  # seconds between checkpoint saves
 
     def validated(self) -> AudioEncodeOptions:
         if self.quant not in ("int", "fp16"):
@@ -118,14 +123,10 @@ class AudioPlan:
     width: int
     omega: float
 
-    def span_frames(self, frames: int) -> float:
-        """Samples one segment's span (core and margins) covers."""
-        return frames / self.count * (1.0 + self.overlap)
-
 
 def default_seconds(duration: float) -> float:
-    """The default fitting time: 60 s for clips up to 6 s, then 10 s per second of audio."""
-    return max(60.0, 10.0 * duration)
+    """The default fitting time: 60 s, or 8 s per second of audio for clips over 7.5 s."""
+    return max(60.0, 8.0 * duration)
 
 
 def plan_audio(audio: Audio, target: RateTarget, opts: AudioEncodeOptions) -> AudioPlan:
@@ -224,6 +225,7 @@ def encode_audio_clip(
         target_psnr=opts.psnr,
     )
     device = resolve_device(opts.device)
+    checkpoint = open_checkpoint(opts, audio.samples, audio.rate)
     start = time.perf_counter()
     with torch_threads(opts.threads):
         model = build_model(plan, opts, audio.channels, opts.seed).to(device)
@@ -237,10 +239,14 @@ def encode_audio_clip(
         data, steps = fit_and_pack(
             task, budget, target, lambda codes: _audio_header(audio, model, target, codes),
             quant=opts.quant, bits=opts.bits, qat=opts.qat, lr=opts.lr, progress=progress,
+            checkpoint=checkpoint,
         )  # fmt: skip
     seconds = time.perf_counter() - start
-    decoded, _ = decode_audio(data, limits=limits)
+    decoded, _ = decode_audio(data, threads=opts.threads, limits=limits)
     notices = list(audio.notices)
+    if checkpoint:
+        notices += checkpoint.notices
+        checkpoint.remove()
     if abs(len(data) / target.bytes - 1) > 0.10:
         notices.append(
             f"file is {len(data)} bytes against a target of {target.bytes:.0f} "
@@ -280,6 +286,36 @@ def _filter_valid(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.fft.irfft(spectrum, size, axis=0)[taps - 1 : n]
 
 
+def oversampling(stored_rate: int, rate: int) -> int:
+    """The odd factor ``k``: decoding at ``rate`` samples the network at ``k * rate``, at least
+    the stored rate, so that the low-pass can remove what ``rate`` cannot hold (1 when upsampling)."""
+    if rate >= stored_rate:
+        return 1
+    k = math.ceil(stored_rate / rate)
+    return k if k % 2 else k + 1
+
+
+def resampling_kernel(stored_rate: int, rate: int) -> np.ndarray:
+    """The low-pass applied at ``oversampling(...) * rate`` when decoding at another rate."""
+    fine_rate = oversampling(stored_rate, rate) * rate
+    nyquist = min(stored_rate, rate) / 2
+    return lowpass_kernel((1 + _PASS) / 2 * nyquist / fine_rate, (1 - _PASS) * nyquist / fine_rate)
+
+
+def _decode_load(fields: AudioFields, rate: int) -> tuple[int, int]:
+    """(samples the network evaluates, bytes one block holds) when decoding at ``rate``, as
+    :meth:`AudioDecoding.blocks` goes: for the resource limits, before anything is allocated."""
+    n_out = coords.resampled_length(fields.frames, fields.rate, rate)
+    if rate == fields.rate:
+        return n_out, EVAL_CHUNK * fields.channels * 12  # float64 samples, float32 block
+    k = oversampling(fields.rate, rate)
+    taps = len(resampling_kernel(fields.rate, rate))
+    per_block = max(1, EVAL_CHUNK // k)
+    block = per_block * k + taps
+    # fine samples in float64, their spectrum (complex128, padded to a power of two), the result
+    return n_out * k + math.ceil(n_out / per_block) * taps, block * fields.channels * 64
+
+
 @dataclass
 class AudioDecoding:
     """An audio .inr opened for decoding at ``rate``; :meth:`blocks` yields the samples.
@@ -299,6 +335,7 @@ class AudioDecoding:
     rate: int
     model: INR
     device: torch.device
+    chunk: int = EVAL_CHUNK  # samples per network call (fewer for wide networks)
 
     @property
     def frames(self) -> int:
@@ -308,21 +345,16 @@ class AudioDecoding:
     def channels(self) -> int:
         return self.fields.channels
 
-    def _factor(self) -> int:
-        if self.rate >= self.fields.rate:
-            return 1
-        k = math.ceil(self.fields.rate / self.rate)
-        return k if k % 2 else k + 1
-
     def _sample(self, t: np.ndarray) -> np.ndarray:
         """The model at coordinates ``t``, silence outside [-1, 1]; (len(t), channels) float64."""
         out = np.zeros((len(t), self.channels))
         inside = np.flatnonzero(np.abs(t) <= 1.0)
         with torch.no_grad():
-            for chunk in np.array_split(inside, max(1, math.ceil(len(inside) / EVAL_CHUNK))):
+            for chunk in np.array_split(inside, max(1, math.ceil(len(inside) / self.chunk))):
                 if len(chunk):
                     pts = torch.from_numpy(t[chunk, None].astype(np.float32)).to(self.device)
-                    out[chunk] = self.model(pts).cpu().numpy()
+                    # a hostile file's network may give NaN or inf: make them silence or full scale
+                    out[chunk] = np.nan_to_num(self.model(pts).cpu().numpy(), nan=0.0, posinf=1.0, neginf=-1.0)
         return out
 
     def blocks(self) -> Iterator[np.ndarray]:
@@ -333,10 +365,9 @@ class AudioDecoding:
                 t = coords.audio_axis(s.frames, s.rate, s.rate, a, min(n_out, a + EVAL_CHUNK))
                 yield np.clip(self._sample(t), -1, 1).astype(np.float32)
             return
-        k = self._factor()
+        k = oversampling(s.rate, self.rate)
         fine_rate = k * self.rate
-        nyquist = min(s.rate, self.rate) / 2
-        h = lowpass_kernel((1 + _PASS) / 2 * nyquist / fine_rate, (1 - _PASS) * nyquist / fine_rate)
+        h = resampling_kernel(s.rate, self.rate)
         half = len(h) // 2
         per_block = max(1, EVAL_CHUNK // k)
         for j0 in range(0, n_out, per_block):
@@ -344,7 +375,7 @@ class AudioDecoding:
             # Output sample j sits on fine sample j*k + (k-1)/2; add the filter's reach each side.
             lo = j0 * k + (k - 1) // 2 - half
             hi = (j1 - 1) * k + (k - 1) // 2 + half + 1
-            fine = self._sample(coords.audio_axis(s.frames, s.rate, fine_rate, lo, hi))
+            fine = self._sample(coords.audio_axis(s.frames, s.rate, k * self.rate, lo, hi))
             yield np.clip(_filter_valid(fine, h)[::k], -1, 1).astype(np.float32)
 
 
@@ -362,14 +393,14 @@ def open_audio(
     s = header.signal
     out_rate = s.rate if rate is None else check_rate(rate, "output rate (--rate)", OptionError)
     decoding_frames = coords.resampled_length(s.frames, s.rate, out_rate)
-    if decoding_frames * s.channels > limits.max_output_pixels:
-        raise OptionError(
-            f"decoding at {out_rate} Hz gives {decoding_frames} x {s.channels} samples, over the "
-            f"limit of {limits.max_output_pixels}"
-        )
-    model = rebuild_model(header, payload, 1, s.channels, limits)
+    limits.check(f"decoding at {out_rate} Hz: samples ({decoding_frames} x {s.channels})",
+                 decoding_frames * s.channels, "max_output_pixels")  # fmt: skip
+    evaluated, block_bytes = _decode_load(s, out_rate)
+    output_bytes = decoding_frames * s.channels * 4 + block_bytes
+    cost = check_decode(header, 1, s.channels, (evaluated,), limits, output_bytes)
     dev = resolve_device(device)
-    return AudioDecoding(s, out_rate, model.to(dev), dev)
+    model = build_model_from(header, payload, 1, s.channels)
+    return AudioDecoding(s, out_rate, model.to(dev), dev, min(EVAL_CHUNK, cost.band_points()))
 
 
 def decode_audio(

@@ -20,12 +20,13 @@ import torch
 from . import container, coords, entropy, quantize
 from .container import CODER_LAPLACE, CODER_RAW16, Header, ImageFields, TensorCode
 from .errors import FormatError, InputError, LimitError, OptionError
-from .fit import Budget, ProgressCallback, Schedule, psnr_of_values, run, seeded_generator
+from .fit import Budget, Checkpoint, ProgressCallback, Schedule, checkpoint_key, psnr_of_values, run, seeded_generator
 from .io.files import check_input_file
 from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, to_values
 from .metrics import psnr as psnr_metric
 from . import grid_codec
 from .models import INR, family_by_id, family_by_name
+from .models.base import DecodeCost
 from .models.grid import GridImage
 from .rate import RateTarget, image_target, match_steps, plan_point_model
 from .tasks import EVAL_CHUNK, PointFitTask
@@ -33,13 +34,21 @@ from .tasks import EVAL_CHUNK, PointFitTask
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource bounds the decoder (and encoder) enforce before allocating; all configurable."""
+    """Resource bounds the decoder (and encoder) enforce before allocating; all configurable.
+
+    Every check runs on the header's numbers alone, so a file is refused before any large
+    allocation or long computation. ``max_work`` bounds decode time: multiply-adds, of which one
+    core does some 10^10 a second. ``max_memory`` bounds the decoder's own estimate of its
+    working set (parameters, family-specific buffers, one band, the output).
+    """
 
     max_input_pixels: int = 200_000_000
     max_output_pixels: int = 1 << 27  # 134 M pixels: about 400 MB of RGB output
     max_parameters: int = 50_000_000
     max_layers: int = 256
     max_file_bytes: int = 1 << 30
+    max_work: int = 1 << 42  # 4.4e12 multiply-adds: minutes on one core
+    max_memory: int = 1 << 32  # 4 GiB
 
     def check_output(self, height: int, width: int) -> None:
         if height * width > self.max_output_pixels:
@@ -48,6 +57,19 @@ class Limits:
                 f"{self.max_output_pixels} (max_output_pixels / --max-pixels)"
             )
 
+    def check(self, what: str, value: int, name: str) -> None:
+        """Refuse ``value`` over the limit called ``name`` (a field of this class)."""
+        limit = getattr(self, name)
+        if value > limit:
+            flag = _LIMIT_FLAGS.get(name)
+            raise LimitError(
+                f"{what} {value} exceeds the limit of {limit} ({name}{f' / {flag}' if flag else ''})"
+            )
+
+
+#: the command-line flag that sets each limit
+_LIMIT_FLAGS = {"max_output_pixels": "--max-pixels", "max_parameters": "--max-params",
+                "max_work": "--max-work", "max_memory": "--max-memory"}  # fmt: skip
 
 DEFAULT_LIMITS = Limits()
 
@@ -75,6 +97,8 @@ class EncodeOptions:
     qat: float = 0.15  # share of the budget spent on quantization-aware fine-tuning
     compile: bool | None = None  # torch.compile the network; None: only for fits of 3+ minutes
     lmbda: float | None = None  # grid: fixed rate-distortion trade-off instead of a rate target
+    checkpoint: str | os.PathLike | None = None  # resume file: an interrupted encode continues
+    checkpoint_every: float = 10.0  # seconds between checkpoint saves
 
     def validated(self) -> EncodeOptions:
         if self.quant not in ("int", "fp16"):
@@ -89,6 +113,8 @@ class EncodeOptions:
             raise OptionError(f"omega must be positive, got {self.omega}")
         if self.threads < 1:
             raise OptionError(f"threads must be at least 1, got {self.threads}")
+        if not self.checkpoint_every >= 0:
+            raise OptionError(f"checkpoint interval must be 0 or more seconds, got {self.checkpoint_every}")
         for name in ("depth", "width"):
             v = getattr(self, name)
             if v is not None and v < 1:
@@ -166,8 +192,10 @@ def code_tensors(
         else:
             q = quantize.quantize(a, exps[i])
             lo, hi = int(q.min()), int(q.max())
-            if hi - lo + 1 > entropy.MAX_TABLE_SYMBOLS:
-                raise OptionError("quantization step too fine for the entropy coder; use fewer bits")
+            try:
+                entropy.check_table(lo, hi, entropy.MAX_SYMBOL)
+            except FormatError:
+                raise OptionError("quantization step too fine for the entropy coder; use fewer bits") from None
             s = entropy.best_scale_index(q)
             model = entropy.SymbolModel.laplace(s, lo, hi)
             code = TensorCode(exps[i], lo, hi, CODER_LAPLACE, s)
@@ -215,21 +243,44 @@ def decode_tensors(
     return arrays
 
 
-def rebuild_model(header: Header, payload: bytes, in_dim: int, out_dim: int, limits: Limits) -> INR:
-    """The model a header and payload describe, after checking it against the limits."""
+def check_decode(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ...], limits: Limits,
+                 output_bytes: int) -> DecodeCost:  # fmt: skip
+    """Refuse, from the header alone, sampling the model on ``shape`` if that would break a limit;
+    else the cost of it. ``output_bytes`` is what the caller itself holds of the output."""
     cls = family_by_id(header.family)
     if header.coords != coords.CONVENTION_PIXEL_CENTRES:
         raise FormatError(f"unknown coordinate convention {header.coords}")
-    layers = cls.layer_count(header.arch)
-    if layers > limits.max_layers:
-        raise LimitError(f"model has {layers} layers, over the limit of {limits.max_layers}")
+    if in_dim not in cls.input_dims:
+        raise FormatError(f"the {cls.name} family cannot hold {'audio' if in_dim == 1 else 'images'}")
+    limits.check("model layers", cls.layer_count(header.arch), "max_layers")
     n_params = cls.count_parameters(header.arch, in_dim, out_dim)
-    if n_params > limits.max_parameters:
-        raise LimitError(f"model has {n_params} parameters, over the limit of {limits.max_parameters}")
-    model = cls.from_arch(header.arch, in_dim, out_dim)
+    limits.check("model parameters", n_params, "max_parameters")
+    if cls is GridImage and tuple(header.arch[:2]) != (header.signal.height, header.signal.width):
+        raise FormatError("grid size in the architecture does not match the image size")
+    cost = cls.decode_cost(header.arch, in_dim, out_dim, shape)
+    # every sample also costs its coordinates, clamping and rounding: count those as 64
+    limits.check("decoding work (multiply-adds)", cost.work + 64 * math.prod(shape), "max_work")
+    # parameters: decoded symbols (int64), their dequantized values and the model's float32 copy
+    memory = 24 * n_params + 4 * (cost.floats + cost.band_points() * cost.point_floats)
+    limits.check("decoding memory (bytes)", memory + output_bytes, "max_memory")
+    return cost
+
+
+def rebuild_model(header: Header, payload: bytes, in_dim: int, out_dim: int, limits: Limits,
+                  shape: tuple[int, ...] | None = None) -> INR:  # fmt: skip
+    """The model a header and payload describe, after checking a decode onto ``shape`` (by default
+    the stored size) against the limits."""
+    if shape is None:
+        s = header.signal
+        shape = (s.height, s.width) if isinstance(s, ImageFields) else (s.frames,)
+    check_decode(header, in_dim, out_dim, shape, limits, math.prod(shape) * out_dim * 4)
+    return build_model_from(header, payload, in_dim, out_dim)
+
+
+def build_model_from(header: Header, payload: bytes, in_dim: int, out_dim: int) -> INR:
+    """Allocate the model of a header that passed :func:`check_decode` and fill it from the payload."""
+    model = family_by_id(header.family).from_arch(header.arch, in_dim, out_dim)
     if isinstance(model, GridImage):
-        if (model.height, model.width) != (header.signal.height, header.signal.width):
-            raise FormatError("grid size in the architecture does not match the image size")
         grid_codec.decode_payload(model, header, payload)
         return model.eval()
     tensors = model.coded_tensors()
@@ -273,15 +324,19 @@ def encode_image(
         seconds=opts.time if (opts.time is not None or opts.steps is not None) else 60.0,
         target_psnr=opts.psnr,
     )
+    checkpoint = open_checkpoint(opts, img.pixels, img.mode)
     start = time.perf_counter()
     with torch_threads(opts.threads):
         if opts.model == GridImage.name:
-            data, steps = _encode_grid_image(img, opts, target, budget, device, progress)
+            data, steps = _encode_grid_image(img, opts, target, budget, device, progress, checkpoint)
         else:
-            data, steps = _encode_point_image(img, opts, target, budget, device, progress)
+            data, steps = _encode_point_image(img, opts, target, budget, device, progress, checkpoint)
     seconds = time.perf_counter() - start
     decoded = decode_image(data, limits=limits).pixels
     notices = list(img.notices)
+    if checkpoint:
+        notices += checkpoint.notices
+        checkpoint.remove()
     if abs(len(data) / target.bytes - 1) > 0.10:
         notices.append(
             f"file is {len(data)} bytes against a target of {target.bytes:.0f} "
@@ -290,16 +345,26 @@ def encode_image(
     return EncodeResult(data, psnr_metric(img.pixels, decoded), steps, seconds, notices)
 
 
-def _encode_grid_image(img, opts, target, budget, device, progress) -> tuple[bytes, int]:
+def open_checkpoint(opts, *signal) -> Checkpoint | None:
+    """The checkpoint of an encode with options ``opts`` (either modality's) of ``signal``, keyed
+    to both; None without ``opts.checkpoint``."""
+    if opts.checkpoint is None:
+        return None
+    key = checkpoint_key(container.MAJOR, container.MINOR, replace(opts, checkpoint=None, checkpoint_every=0), *signal)
+    return Checkpoint(opts.checkpoint, key, opts.checkpoint_every)
+
+
+def _encode_grid_image(img, opts, target, budget, device, progress, checkpoint) -> tuple[bytes, int]:
     target_bpp = None if opts.lmbda is not None else target.bits / (img.height * img.width)
     model, task, steps = grid_codec.fit_grid(
-        img.pixels, target_bpp, opts.lmbda, budget, seed=opts.seed, device=device, progress=progress
-    )
+        img.pixels, target_bpp, opts.lmbda, budget, seed=opts.seed, device=device, progress=progress,
+        checkpoint=checkpoint,
+    )  # fmt: skip
     codes, payload = grid_codec.encode_payload(model, task.evaluate)
     return container.pack(_image_header(img, model, target, codes), payload), steps
 
 
-def _encode_point_image(img, opts, target, budget, device, progress) -> tuple[bytes, int]:
+def _encode_point_image(img, opts, target, budget, device, progress, checkpoint) -> tuple[bytes, int]:
     cls = family_by_name(opts.model)
     bits = 16.0 if opts.quant == "fp16" else opts.bits
     depth, width = plan_point_model(
@@ -324,6 +389,7 @@ def _encode_point_image(img, opts, target, budget, device, progress) -> tuple[by
     return fit_and_pack(
         task, budget, target, lambda codes: _image_header(img, model, target, codes),
         quant=opts.quant, bits=opts.bits, qat=opts.qat, lr=opts.lr, progress=progress,
+        checkpoint=checkpoint,
     )  # fmt: skip
 
 
@@ -338,15 +404,17 @@ def fit_and_pack(
     qat: float,
     lr: float,
     progress: ProgressCallback | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[bytes, int]:
     """Fit a point model, set its steps to the rate target, fine-tune through them, pack the file.
 
     Shared by every modality: ``header_for(codes)`` builds the modality's header around the coded
-    tensors' fields. Returns the file's bytes and the number of fitting steps taken.
+    tensors' fields. Returns the file's bytes and the number of fitting steps taken. Both fitting
+    phases keep their state in ``checkpoint``, if given.
     """
     model = task.model
     qat_share = qat if quant == "int" else 0.0
-    result = run(task, budget.scaled(1.0 - qat_share), progress=progress)
+    result = run(task, budget.scaled(1.0 - qat_share), progress=progress, checkpoint=checkpoint)
     steps = result.steps
 
     names = [n for n, _ in model.coded_tensors()]
@@ -370,6 +438,7 @@ def fit_and_pack(
             eval_every=50,
             phase="quantize",
             progress=progress,
+            checkpoint=checkpoint,
         )
         steps += qat.steps
         # Fine-tuning moved the weights; settle the steps again if the size drifted off target.
@@ -398,11 +467,16 @@ def decode_image(
     except ValueError as e:
         raise OptionError(str(e)) from None
     limits.check_output(out_h, out_w)
+    depth_bytes = 2 if s.bit_depth == 16 else 1
+    cost = check_decode(header, 2, s.channels, (out_h, out_w), limits, out_h * out_w * s.channels * depth_bytes)
     dev = resolve_device(device)
     with torch_threads(threads):
-        model = rebuild_model(header, payload, 2, s.channels, limits)
-        values = model.render(out_h, out_w, dev)
-    return Image(from_values(values, s.bit_depth), MODE_BY_ID[s.mode])
+        model = build_model_from(header, payload, 2, s.channels)
+        # Each tile becomes integers as it is produced: the output is the only full-size array.
+        pixels = np.empty((out_h, out_w, s.channels), dtype=np.uint16 if depth_bytes == 2 else np.uint8)
+        for r0, c0, values in model.render_tiles(out_h, out_w, dev, cost.band_points()):
+            pixels[r0 : r0 + values.shape[0], c0 : c0 + values.shape[1]] = from_values(values, s.bit_depth)
+    return Image(pixels, MODE_BY_ID[s.mode])
 
 
 def peek_modality(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> str:
@@ -450,9 +524,9 @@ def describe(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS)
             duration=s.frames / s.rate,
             kbps=8 * len(data) / (s.frames / s.rate) / 1000,
         )
+    limits.check("model layers", cls.layer_count(header.arch), "max_layers")
     n_params = cls.count_parameters(header.arch, in_dim, out_dim)
-    if n_params > limits.max_parameters:
-        raise LimitError(f"model has {n_params} parameters, over the limit of {limits.max_parameters}")
+    limits.check("model parameters", n_params, "max_parameters")
     sizes = [p.numel() for _, p in cls.from_arch(header.arch, in_dim, out_dim).coded_tensors()]
     # What storing each symbol in a fixed number of bits (its range's width) would take.
     fixed = sum(

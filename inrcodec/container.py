@@ -52,6 +52,9 @@ _MAX_ARCH = 64
 _MAX_TENSORS = 4096
 _MAX_EXTRA = 1 << 20
 _MAX_DIM = (1 << 31) - 1
+#: the highest sample rate anywhere in inrcodec (the top professional rate, 768 kHz): a decoder
+#: resamples by the ratio of two rates, so an absurd stored rate would mean absurd work
+MAX_RATE = 768_000
 _SUBTYPE_RE = re.compile(rb"^[A-Z0-9_]{1,32}$")
 
 
@@ -238,7 +241,7 @@ def _read_header(data: bytes, version: tuple[int, int]) -> Header:
         signal = ImageFields(width, height, mode, depth)
     elif modality == MODALITY_AUDIO:
         frames = r.uvarint("frames", _MAX_DIM)
-        rate = r.uvarint("sample rate", _MAX_DIM)
+        rate = r.uvarint("sample rate", MAX_RATE)
         channels = r.uvarint("channels", 1024)
         subtype = _ascii_field(r.blob("subtype", 32), "subtype")
         fmt = _ascii_field(r.blob("format", 32), "format")
@@ -300,6 +303,8 @@ def pack(header: Header, payload: bytes) -> bytes:
 def unpack(data: bytes) -> tuple[Header, bytes]:
     """Header and payload of an .inr file, or a FormatError saying what is wrong with it."""
     data = bytes(data)
+    if not data:
+        raise FormatError("file is empty (0 bytes)")
     if len(data) < 4 or data[:4] != MAGIC:
         if len(data) < 4 and MAGIC.startswith(data):
             raise FormatError(f"file is truncated ({len(data)} bytes, not even a magic number)")

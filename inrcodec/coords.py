@@ -24,11 +24,12 @@ import numpy as np
 CONVENTION_PIXEL_CENTRES = 1
 
 
-def axis(n: int) -> np.ndarray:
-    """Centres of ``n`` equal cells of [-1, 1], as float64."""
+def axis(n: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Centres of ``n`` equal cells of [-1, 1], as float64; ``start``/``stop`` select cells
+    ``start .. stop-1`` only (a tile of a large decode)."""
     if n < 1:
         raise ValueError(f"an axis needs at least one sample, got {n}")
-    return (2.0 * np.arange(n, dtype=np.float64) + 1.0) / n - 1.0
+    return (2.0 * np.arange(start, n if stop is None else stop, dtype=np.float64) + 1.0) / n - 1.0
 
 
 def audio_axis(
@@ -65,8 +66,8 @@ def output_size(
     if scale is not None and (out_width is not None or out_height is not None):
         raise ValueError("give a scale or an output size, not both")
     if scale is not None:
-        if not (scale > 0 and math.isfinite(scale)):
-            raise ValueError(f"scale must be a positive number, got {scale}")
+        if not (scale > 0 and math.isfinite(scale) and math.isfinite(max(height, width) * scale)):
+            raise ValueError(f"scale must be a positive, finite number, got {scale}")
         return max(1, round(height * scale)), max(1, round(width * scale))
     for name, v in (("width", out_width), ("height", out_height)):
         if v is not None and v < 1:

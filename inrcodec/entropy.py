@@ -52,6 +52,12 @@ _ONE_Q32 = 1 << 32
 _COUNT_SHIFT = 8
 #: the widest symbol range one table may span (bounds memory and table-building time)
 MAX_TABLE_SYMBOLS = 1 << 17
+#: the largest symbol magnitude a Laplace table may reach. Its probabilities need phi^n for n up to
+#: twice the magnitude, from a sequential recurrence, so this bounds the table-building time too.
+MAX_SYMBOL = 1 << 17
+#: tables of up to this many symbols are memoised; wider ones (rare) are rebuilt each time, so
+#: that the caches stay within a few tens of MB whatever the input
+_CACHED_SPAN = 1024
 
 
 def laplace_scale(index: int) -> float:
@@ -59,27 +65,62 @@ def laplace_scale(index: int) -> float:
     return 2.0 ** (index / 4 - 5)
 
 
-@functools.lru_cache(maxsize=512)
-def laplace_counts(scale_index: int, lo: int, hi: int) -> np.ndarray:
-    """Integer frequency table of the discretized Laplace over symbols lo..hi (inclusive)."""
+def check_table(lo: int, hi: int, max_symbol: int, what: str = "entropy table") -> None:
+    """Refuse a symbol range lo..hi that is empty, wider than a table may be, or reaches beyond
+    +-max_symbol. Encoder and decoder both call this, so they agree on what is codable."""
+    if hi < lo or hi - lo + 1 > MAX_TABLE_SYMBOLS or max(-lo, hi) > max_symbol:
+        raise FormatError(
+            f"{what} range {lo}..{hi} is empty, wider than {MAX_TABLE_SYMBOLS} symbols "
+            f"or beyond +-{max_symbol}"
+        )
+
+
+def _check_scale(scale_index: int) -> None:
     if not 0 <= scale_index < NUM_SCALES:
         raise FormatError(f"entropy scale index {scale_index} out of range 0..{NUM_SCALES - 1}")
-    if hi < lo or hi - lo + 1 > MAX_TABLE_SYMBOLS:
-        raise FormatError(f"entropy table range {lo}..{hi} is invalid or wider than {MAX_TABLE_SYMBOLS}")
+
+
+@functools.lru_cache(maxsize=NUM_SCALES)
+def _phi_powers(scale_index: int) -> np.ndarray:
+    """phi^n in Q32 by the rounded recurrence pow[n+1] = (pow[n] * phi + 2^31) >> 32, for n up to
+    2 * MAX_SYMBOL + 1, computed once per scale index (at most ~0.03 s and 2 MB each).
+
+    The sequence never increases and reaches a fixed point where it stays; the array stops there
+    and :func:`_phi_power` repeats its last value, which is exact.
+    """
     phi = _PHI_Q32[scale_index]
-    reach = max(abs(lo), abs(hi))
-    powers = [_ONE_Q32]  # phi^n in Q32, n = 0 .. 2*reach+1, rounded at each step
-    for _ in range(2 * reach + 1):
-        powers.append((powers[-1] * phi + (1 << 31)) >> 32)
-    mass = []
-    for k in range(lo, hi + 1):
-        if k == 0:
-            m = _ONE_Q32 - phi
-        else:
-            a = abs(k)
-            m = (powers[2 * a - 1] - powers[2 * a + 1]) >> 1
-        mass.append((m >> _COUNT_SHIFT) + 1)
-    return np.array(mass, dtype=np.int64)
+    powers = [_ONE_Q32]
+    for _ in range(2 * MAX_SYMBOL + 1):
+        nxt = (powers[-1] * phi + (1 << 31)) >> 32
+        if nxt == powers[-1]:
+            break
+        powers.append(nxt)
+    return np.array(powers, dtype=np.int64)
+
+
+def _phi_power(scale_index: int, n: np.ndarray) -> np.ndarray:
+    powers = _phi_powers(scale_index)
+    return powers[np.minimum(n, len(powers) - 1)]
+
+
+def laplace_counts(scale_index: int, lo: int, hi: int) -> np.ndarray:
+    """Integer frequency table of the discretized Laplace over symbols lo..hi (inclusive)."""
+    _check_scale(scale_index)
+    check_table(lo, hi, MAX_SYMBOL)
+    if hi - lo < _CACHED_SPAN:
+        return _laplace_counts_cached(scale_index, lo, hi)
+    return _laplace_counts(scale_index, lo, hi)
+
+
+def _laplace_counts(scale_index: int, lo: int, hi: int) -> np.ndarray:
+    k = np.arange(lo, hi + 1, dtype=np.int64)
+    a = np.abs(k)
+    tails = (_phi_power(scale_index, np.maximum(2 * a - 1, 0)) - _phi_power(scale_index, 2 * a + 1)) >> 1
+    mass = np.where(k == 0, _ONE_Q32 - _PHI_Q32[scale_index], tails)
+    return (mass >> _COUNT_SHIFT) + 1
+
+
+_laplace_counts_cached = functools.lru_cache(maxsize=512)(_laplace_counts)
 
 
 def best_scale_index(symbols: np.ndarray) -> int:
@@ -123,27 +164,28 @@ _PSI_Q30 = (
 )
 #: predicted means are given in 1/16 of a symbol
 MEAN_UNITS = 16
+#: the largest residual magnitude a shifted table may reach (latents are a few units in practice).
+#: Its probabilities need psi^n for n up to 32 times the magnitude, from a sequential recurrence.
+MAX_SHIFTED_SYMBOL = 1 << 10
 
 
-def _psi_powers(scale_index: int, count: int) -> np.ndarray:
-    """psi^n in Q30 for n = 0 .. count-1 (at least), by exact integer recurrence."""
-    return _psi_powers_cached(scale_index, 1 << max(6, (count - 1).bit_length()))
+@functools.lru_cache(maxsize=NUM_SCALES)
+def _psi_powers(scale_index: int) -> np.ndarray:
+    """psi^n in Q30 by the rounded recurrence e[n+1] = (e[n] * psi + 2^29) >> 30, for n up to
+    32 * (MAX_SHIFTED_SYMBOL + 1) + 16, computed once per scale index (a few ms and 0.3 MB each).
+
+    As for :func:`_phi_powers`, the array stops at the recurrence's fixed point, if it gets there.
+    """
+    psi = _PSI_Q30[scale_index]
+    out = [1 << 30]
+    for _ in range(32 * (MAX_SHIFTED_SYMBOL + 1) + 16):
+        nxt = (out[-1] * psi + (1 << 29)) >> 30
+        if nxt == out[-1]:
+            break
+        out.append(nxt)
+    return np.array(out, dtype=np.int64)
 
 
-@functools.lru_cache(maxsize=256)
-def _psi_powers_cached(scale_index: int, count: int) -> np.ndarray:
-    # products of two Q30 numbers stay below 2^60, so uint64 arithmetic is exact
-    psi = np.uint64(_PSI_Q30[scale_index])
-    out = np.empty(count, dtype=np.uint64)
-    v = np.uint64(1 << 30)
-    half = np.uint64(1 << 29)
-    for n in range(count):
-        out[n] = v
-        v = (v * psi + half) >> np.uint64(30)
-    return out.astype(np.int64)
-
-
-@functools.lru_cache(maxsize=4096)
 def shifted_laplace_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -> np.ndarray:
     """Integer table of a discretized Laplace centred at mean_frac/16 (in -8..7), over lo..hi.
 
@@ -151,23 +193,33 @@ def shifted_laplace_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -
     (L = 32 r - 2 mean_frac - 16, U = L + 32). Its mass is (e^-L/32b - e^-U/32b)/2 right of the mean,
     the mirror image left of it, and 1 - (e^-U/32b + e^+L/32b)/2 for the bin holding the mean.
     """
-    if not 0 <= scale_index < NUM_SCALES:
-        raise FormatError(f"entropy scale index {scale_index} out of range 0..{NUM_SCALES - 1}")
+    _check_scale(scale_index)
     if not -MEAN_UNITS // 2 <= mean_frac < MEAN_UNITS // 2:
         raise FormatError(f"mean offset {mean_frac} out of range")
-    if hi < lo or hi - lo + 1 > MAX_TABLE_SYMBOLS:
-        raise FormatError(f"entropy table range {lo}..{hi} is invalid or wider than {MAX_TABLE_SYMBOLS}")
+    check_table(lo, hi, MAX_SHIFTED_SYMBOL, "latent residual")
+    if hi - lo < _CACHED_SPAN:
+        return _shifted_counts_cached(scale_index, mean_frac, lo, hi)
+    return _shifted_counts(scale_index, mean_frac, lo, hi)
+
+
+def _shifted_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -> np.ndarray:
     r = np.arange(lo, hi + 1, dtype=np.int64)
     lower = 32 * r - 2 * mean_frac - 16
     upper = lower + 32
-    reach = int(max(np.abs(lower).max(), np.abs(upper).max())) + 1
-    e = _psi_powers(scale_index, reach)
+    powers = _psi_powers(scale_index)
+
+    def e(n: np.ndarray) -> np.ndarray:  # psi^n for n >= 0 (negative n are masked out below)
+        return powers[np.minimum(np.clip(n, 0, None), len(powers) - 1)]
+
     one = np.int64(1 << 30)
-    right = (e[np.clip(lower, 0, None)] - e[np.clip(upper, 0, None)]) >> 1
-    left = (e[np.clip(-upper, 0, None)] - e[np.clip(-lower, 0, None)]) >> 1
-    middle = one - (e[np.clip(upper, 0, None)] >> 1) - (e[np.clip(-lower, 0, None)] >> 1)
+    right = (e(lower) - e(upper)) >> 1
+    left = (e(-upper) - e(-lower)) >> 1
+    middle = one - (e(upper) >> 1) - (e(-lower) >> 1)
     mass = np.where(lower >= 0, right, np.where(upper <= 0, left, middle))
     return (mass >> 6) + 1
+
+
+_shifted_counts_cached = functools.lru_cache(maxsize=4096)(_shifted_counts)
 
 
 @dataclass(frozen=True)

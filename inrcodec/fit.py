@@ -10,16 +10,21 @@ time budget the number of steps depends on the machine's speed, so the file may 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from .errors import OptionError
+from .io.files import atomic_output, check_output_path
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,10 @@ class FitTask(Protocol):
 
     def load_state(self, state: Any) -> None: ...
 
+    # Optional, for checkpoints: ``resume_state()`` / ``load_resume_state(state)`` add to the
+    # parameters whatever else the task changes as it goes (its random generator, a steered
+    # lambda). Tasks without them resume from ``state()``.
+
 
 @dataclass(frozen=True)
 class FitResult:
@@ -114,6 +123,71 @@ class FitResult:
     seconds: float
     psnr: float  # of the parameters the task is left with
     stop_reason: str  # "steps", "time", "target", "diverged", "plateau"
+
+
+class Checkpoint:
+    """A file where :func:`run` keeps the state of a fit, so that an interrupted encode resumes.
+
+    Every ``every`` seconds (at a step boundary) each running phase saves its task, optimizer,
+    step, elapsed time, random state and best-so-far, atomically; a finished phase leaves its
+    final state and result, so that a resumed encode skips it. ``key`` identifies the encode (a
+    hash of its input and options, :func:`checkpoint_key`): a checkpoint with another key, or one
+    that cannot be read, is ignored and replaced, with a notice. With a step budget a resumed
+    encode gives the same file as an uninterrupted one. The file is loaded with
+    ``torch.load(weights_only=True)``, which runs no code from it.
+    """
+
+    def __init__(self, path: str | os.PathLike, key: str, every: float = 10.0) -> None:
+        self.path = check_output_path(path)  # a missing folder fails now, not at the first save
+        self.key = key
+        self.every = every
+        self.notices: list[str] = []
+        self._phases: dict[str, dict[str, Any]] = self._load()
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if not self.path.exists():
+            return {}
+        try:
+            saved = torch.load(self.path, weights_only=True)
+            if saved["key"] == self.key:
+                return dict(saved["phases"])
+            self.notices.append(f"checkpoint {self.path} is for another input or options; starting afresh")
+        except Exception as e:  # an unreadable checkpoint only costs the work it held
+            self.notices.append(f"checkpoint {self.path} is unreadable ({type(e).__name__}); starting afresh")
+        return {}
+
+    def get(self, phase: str) -> dict[str, Any] | None:
+        return self._phases.get(phase)
+
+    def save(self, phase: str, record: dict[str, Any]) -> None:
+        self._phases[phase] = record
+        with atomic_output(self.path) as tmp:
+            torch.save({"key": self.key, "phases": self._phases}, tmp)
+
+    def remove(self) -> None:
+        """Delete the file: the encode it was for has succeeded."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def checkpoint_key(*parts: object) -> str:
+    """A hash of what determines an encode: arrays by their bytes, anything else by repr."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(repr((part.shape, part.dtype.str)).encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(repr(part).encode())
+    return h.hexdigest()
+
+
+def _resume_state(task: FitTask) -> Any:
+    return task.resume_state() if hasattr(task, "resume_state") else task.state()
+
+
+def _load_resume_state(task: FitTask, state: Any) -> None:
+    (task.load_resume_state if hasattr(task, "load_resume_state") else task.load_state)(state)
 
 
 def run(
@@ -126,6 +200,7 @@ def run(
     progress: ProgressCallback | None = None,
     keep_best: bool = True,
     patience: int | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> FitResult:
     """Optimise ``task`` with Adam until the budget is spent.
 
@@ -134,6 +209,9 @@ def run(
 
     With ``patience``, stop once that many evaluations in a row have not improved on the best:
     early stopping, for tasks whose ``evaluate`` scores points held out of training.
+
+    With a ``checkpoint``, the fit saves its state there periodically and picks up from what the
+    checkpoint holds for ``phase`` (each phase of an encode needs its own name).
     """
     groups = task.parameter_groups()
     base_lrs = [g["lr"] for g in groups]
@@ -143,6 +221,23 @@ def run(
     psnr = None
     step, reason = 0, "steps"
     since_best = 0  # evaluations since the best one, for patience
+    saved = checkpoint.get(phase) if checkpoint else None
+    if saved and saved["done"]:  # finished before the interruption: its result stands
+        _load_resume_state(task, saved["task"])
+        torch.set_rng_state(saved["torch_rng"])
+        return FitResult(**saved["result"])
+    if saved:
+        checkpoint.notices.append(f"resumed the {phase} phase from {checkpoint.path} at step {saved['step']}")
+        _load_resume_state(task, saved["task"])
+        optimizer.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["torch_rng"])
+        step, psnr, since_best = saved["step"], saved["psnr"], saved["since_best"]
+        best_psnr, best_state = saved["best_psnr"], saved["best_state"]
+        start -= saved["elapsed"]
+    last_save = time.perf_counter()
+
+    def snapshot(done: bool, **extra: Any) -> None:
+        checkpoint.save(phase, {"done": done, "task": _resume_state(task), "torch_rng": torch.get_rng_state(), **extra})
 
     def report(elapsed: float) -> None:
         if progress is None:
@@ -156,6 +251,10 @@ def run(
         progress(Progress(phase, step, budget.steps, elapsed, remaining, psnr, best_psnr))
 
     while True:
+        if checkpoint and time.perf_counter() - last_save >= checkpoint.every:
+            snapshot(False, optimizer=optimizer.state_dict(), step=step, psnr=psnr, since_best=since_best,
+                     best_psnr=best_psnr, best_state=best_state, elapsed=time.perf_counter() - start)  # fmt: skip
+            last_save = time.perf_counter()
         elapsed = time.perf_counter() - start
         fraction = budget.fraction(step, elapsed)
         if fraction >= 1.0:
@@ -195,7 +294,10 @@ def run(
         final = best_psnr
     else:
         final = task.evaluate()
-    return FitResult(step, time.perf_counter() - start, final, reason)
+    result = FitResult(step, time.perf_counter() - start, final, reason)
+    if checkpoint:
+        snapshot(True, result=vars(result))
+    return result
 
 
 def clone_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:

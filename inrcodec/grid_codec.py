@@ -17,7 +17,7 @@ from . import entropy, quantize
 from .container import CODER_FAMILY, CODER_LAPLACE, Header, TensorCode
 from .entropy import StreamDecoder, StreamEncoder
 from .errors import FormatError
-from .fit import Budget, ProgressCallback, Schedule, run
+from .fit import Budget, Checkpoint, ProgressCallback, Schedule, run
 from .latent_coding import WEIGHT_BITS, IntegerContext, decode_levels, encode_levels, residual_ranges
 from .models.grid import GridImage
 from .tasks import GridFitTask
@@ -62,8 +62,10 @@ def fit_grid(
     seed: int = 0,
     device: torch.device = torch.device("cpu"),
     progress: ProgressCallback | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[GridImage, GridFitTask, int]:
-    """Fit a latent-grid model to (H, W, C) integer pixels; returns it, its task, and the steps."""
+    """Fit a latent-grid model to (H, W, C) integer pixels; returns it, its task, and the steps.
+    With a ``checkpoint`` the fit saves its state there and resumes from it."""
     h, w, c = pixels.shape
     g = torch.Generator().manual_seed(seed)
     model = GridImage(
@@ -84,7 +86,7 @@ def fit_grid(
     )  # fmt: skip
     result = run(
         task, budget, schedule=Schedule(warmup=0.0, decay_start=0.0, final=0.0),
-        eval_every=100, progress=progress, keep_best=False,
+        eval_every=100, progress=progress, keep_best=False, checkpoint=checkpoint,
     )  # fmt: skip
     return model, task, result.steps
 
@@ -137,6 +139,8 @@ def encode_payload(model: GridImage, psnr_of) -> tuple[tuple[TensorCode, ...], b
     ctx = _integer_context(model, context_symbols)
     levels = [np.round(z.detach().cpu().double().numpy()).astype(np.int64) for z in model.latents]
     ranges = residual_ranges(ctx, levels)
+    for k, (lo, hi) in enumerate(ranges):  # what the decoder would refuse must not be written
+        entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
     encode_levels(encoder, ctx, levels, ranges)
     codes += [TensorCode(0, lo, hi, CODER_FAMILY, 0) for lo, hi in ranges]
     return tuple(codes), encoder.finish()

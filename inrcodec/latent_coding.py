@@ -27,7 +27,6 @@ import numpy as np
 
 from . import entropy
 from .entropy import MEAN_UNITS, SymbolModel, StreamDecoder, StreamEncoder
-from .errors import FormatError
 
 #: 2x upsampling taps (numerator, denominator) for the cell-centre convention: output 2i sits at
 #: i - 1/4 and takes source offsets OFFSETS; output 2i+1 mirrors them. Keys' cubic with a = -1/2
@@ -96,7 +95,18 @@ class IntegerContext:
     kernel: str
 
     def predict(self, level: int, inputs: np.ndarray, input_bits: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean (in 1/16) and scale index for each row of ``inputs`` (N, 6), given in Q(input_bits)."""
+        """Mean (in 1/16) and scale index for each row of ``inputs`` (N, 6), given in Q(input_bits).
+
+        Rows are independent, so they go through in chunks: the hidden layer then takes a bounded
+        amount of memory (about 16 MB) at any grid size and context width.
+        """
+        rows = max(1, _PREDICT_VALUES // max(1, len(self.b1)))
+        if len(inputs) <= rows:
+            return self._predict(level, inputs, input_bits)
+        parts = [self._predict(level, inputs[a : a + rows], input_bits) for a in range(0, len(inputs), rows)]
+        return np.concatenate([m for m, _ in parts]), np.concatenate([s for _, s in parts])
+
+    def _predict(self, level: int, inputs: np.ndarray, input_bits: int) -> tuple[np.ndarray, np.ndarray]:
         acc = _exact_matmul(inputs, self.w1.T) + (self.b1 << input_bits)  # Q(WEIGHT + input_bits)
         hidden = np.floor_divide(np.maximum(acc, 0), 1 << (WEIGHT_BITS + input_bits - HIDDEN_BITS))
         out = _exact_matmul(hidden, self.w2.T) + (self.level_bias[level] << HIDDEN_BITS)
@@ -107,6 +117,8 @@ class IntegerContext:
         return mean16, np.clip(scale, 0, entropy.NUM_SCALES - 1)
 
 
+#: hidden values (rows x context width) one prediction chunk may hold
+_PREDICT_VALUES = 1 << 20
 #: integer products are summed in float64 only while every partial sum is below 2^53
 _EXACT_FLOAT_LIMIT = 1 << 52
 
@@ -230,8 +242,7 @@ def decode_levels(
 ) -> list[np.ndarray]:
     """Read every level's latents back (returned finest first), mirroring :func:`encode_levels`."""
     for k, (lo, hi) in enumerate(ranges):
-        if hi < lo or hi - lo + 1 > entropy.MAX_TABLE_SYMBOLS:
-            raise FormatError(f"latent level {k}: symbol range {lo}..{hi} is invalid or too wide")
+        entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
 
     def fill(k, centre, frac, scale, groups):
         residual = np.empty(len(centre), dtype=np.int64)

@@ -6,6 +6,7 @@ behaviour and bounds, not compression quality (the benchmark does that).
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -87,6 +88,24 @@ def test_same_seed_gives_identical_bytes():
     b = inrcodec.encode_audio(tone(), 8000, kbps=32, **FAST)
     assert a == b
     assert a != inrcodec.encode_audio(tone(), 8000, kbps=32, steps=20, seed=1)
+
+
+def test_a_few_milliseconds_encode_and_decode():
+    x = tone(0.005, 8000)  # 40 samples: one segment, and a target smaller than any file
+    result = encode_audio_clip(x, AudioEncodeOptions(kbps=24, **FAST), rate=8000)
+    assert result.segments == 1
+    assert any("smallest this model can be" in n for n in result.notices)
+    y, _ = decode_audio(result.data)
+    assert y.shape == x.shape
+
+
+def test_a_long_clip_is_split_into_many_segments():
+    x = tone(30.0, 8000)  # 240 000 samples at the default 50 ms: 600 segments
+    result = encode_audio_clip(x, AudioEncodeOptions(kbps=16, steps=3, qat=0.0), rate=8000)
+    assert result.segments == 600
+    header, _ = container.unpack(result.data)
+    assert len(header.tensors) == 8  # stacked: one tensor per layer, whatever the count
+    assert abs(result.kbps / 16 - 1) <= 0.10
 
 
 def test_fitting_does_better_than_silence():
@@ -305,6 +324,9 @@ def test_cli_round_trip_keeps_the_original_subtype(tmp_path, wav):
     assert sf.info(tmp_path / "up.wav").frames == 4000
     r = runner.invoke(main, ["info", str(inr)])
     assert r.exit_code == 0 and "segments" in r.output and "8000" in r.output
+    r = runner.invoke(main, ["decode", str(inr), "-o", str(tmp_path / "j.wav"), "--json"])
+    record = json.loads(r.stdout)
+    assert (record["rate"], record["frames"], record["channels"]) == (8000, 2000, 1)
 
 
 def test_a_subtype_the_output_cannot_hold_falls_back_with_a_notice(tmp_path):

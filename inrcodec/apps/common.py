@@ -24,17 +24,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import coords
 from ..codec import resolve_device
 from ..errors import InputError, OptionError
-from ..fit import Budget, FitResult, ProgressCallback, Schedule, psnr_of_values, run
-from ..io.image import Image, from_array, from_values, to_values
+from ..fit import Budget, FitResult, ProgressCallback, Schedule, run
 from ..models import INR, FourierMLP, Siren
-from ..tasks import EVAL_CHUNK, PointFitTask, Score
+from ..tasks import EVAL_CHUNK, PointFitTask
 
-#: the families the applications fit (the latent-grid family is rate-coded and grid-bound; see
-#: docs/applications.md for how it measured on these tasks)
+#: the coordinate-network families, fitted on points (any coordinates, any dimension)
 POINT_FAMILIES = ("siren", "fourier")
+#: every family an application can fit: the latent-grid family works on whole pixel grids
+FAMILIES = ("grid", *POINT_FAMILIES)
 #: a fit needs at least this many known samples to be worth running
 MIN_KNOWN = 4
 
@@ -44,10 +43,14 @@ class FitOptions:
     """The knobs every application exposes. ``None`` means: the application chooses.
 
     - ``model``: ``siren`` (sine activations; ``omega`` = its first layer's omega_0, which sets
-      the highest frequency it starts with, so lower = smoother) or ``fourier`` (ReLU MLP on
+      the highest frequency it starts with, so lower = smoother), ``fourier`` (ReLU MLP on
       ``frequencies`` sinusoids of ratio ``fourier_ratio``, so the top frequency is
-      ``pi * fourier_ratio ** (frequencies - 1)``).
-    - ``depth`` x ``width``: hidden layers; capacity, i.e. how much detail (and noise) fits.
+      ``pi * fourier_ratio ** (frequencies - 1)``) or, for images, ``grid`` (latent pyramid;
+      ``first_level`` = its finest latent grid, 2^first_level pixels per cell, so higher =
+      smoother; ``grid_channels`` latents per cell; see :mod:`inrcodec.apps.grid`).
+    - ``depth`` x ``width``: hidden layers (of the synthesis MLP, for ``grid``); capacity, i.e.
+      how much detail (and noise) fits.
+    - ``lr``: Adam's learning rate (for ``grid``, of the latents; the MLP gets a tenth).
     - ``weight_decay``: L1 penalty on the weights (per weight, added to the MSE on [-1, 1]
       values); pulls toward simpler functions.
     - ``steps`` / ``seconds``: the budget; early stopping usually ends a fit before it.
@@ -63,6 +66,8 @@ class FitOptions:
     hidden_omega: float | None = None
     frequencies: int | None = None
     fourier_ratio: float | None = None
+    first_level: int | None = None
+    grid_channels: int | None = None
     weight_decay: float | None = None
     lr: float | None = None
     batch: int | None = None
@@ -85,12 +90,17 @@ class FitOptions:
 
     def validated(self) -> FitOptions:
         """OptionError naming the first knob out of range."""
-        if self.model is not None and self.model not in POINT_FAMILIES:
-            raise OptionError(f"unknown model '{self.model}' (choose from {', '.join(POINT_FAMILIES)})")
-        for name in ("depth", "width", "frequencies", "batch", "steps", "patience", "eval_every", "threads"):
+        if self.model is not None and self.model not in FAMILIES:
+            raise OptionError(f"unknown model '{self.model}' (choose from {', '.join(FAMILIES)})")
+        counts = ("depth", "width", "frequencies", "first_level", "grid_channels", "batch", "steps",
+                  "patience", "eval_every", "threads")  # fmt: skip
+        for name in counts:
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or int(v) != v or v < (0 if name == "frequencies" else 1)):
-                raise OptionError(f"{name} must be a whole number >= {0 if name == 'frequencies' else 1}, got {v}")
+            low = 0 if name in ("frequencies", "first_level") else 1
+            if v is not None and (isinstance(v, bool) or int(v) != v or v < low):
+                raise OptionError(f"{name} must be a whole number >= {low}, got {v}")
+        if self.first_level is not None and self.first_level > 6:
+            raise OptionError(f"first_level must be 0..6, got {self.first_level}")
         for name in ("omega", "hidden_omega", "fourier_ratio", "lr", "seconds"):
             v = getattr(self, name)
             if v is not None and not (v > 0 and math.isfinite(v)):
@@ -106,10 +116,13 @@ class FitOptions:
 
     def settings(self) -> dict[str, Any]:
         """The knobs that shaped a fit, for reports (the ones that do not apply left out)."""
-        d = asdict(self)
-        drop = {"threads", "device"}
-        drop |= {"frequencies", "fourier_ratio"} if self.model == "siren" else {"omega", "hidden_omega"}
-        return {k: v for k, v in d.items() if k not in drop and v is not None}
+        own = {
+            "siren": {"omega", "hidden_omega", "batch"},
+            "fourier": {"frequencies", "fourier_ratio", "batch"},
+            "grid": {"first_level", "grid_channels"},
+        }
+        drop = {"threads", "device"} | set().union(*own.values()) - own.get(self.model or "", set())
+        return {k: v for k, v in asdict(self).items() if k not in drop and v is not None}
 
 
 def options_from(knobs: dict[str, Any]) -> FitOptions:
@@ -134,8 +147,31 @@ class AppResult:
     notices: list[str] = field(default_factory=list)
 
 
+def family_defaults(model: str) -> FitOptions:
+    """Shape and learning rate per family, measured on the training photos (docs/applications.md).
+
+    Coordinate networks are kept small and their batches at 4096 points: on a CPU a fit is
+    bounded by compute, and more, cheaper steps beat fewer, bigger ones in a minute's budget.
+    """
+    if model == "grid":
+        return FitOptions(model="grid", depth=2, width=16, first_level=1, grid_channels=1, lr=0.05, eval_every=20)
+    if model == "fourier":
+        return FitOptions(model="fourier", depth=3, width=64, frequencies=10, fourier_ratio=1.6, lr=1e-3, batch=4096,
+                          eval_every=100)
+    return FitOptions(model="siren", depth=3, width=64, omega=30.0, hidden_omega=30.0, lr=1e-3, batch=4096,
+                      eval_every=100)
+
+
+def resolve(options: FitOptions, app: FitOptions) -> FitOptions:
+    """The options a fit runs with: the user's, then the application's, then the family's."""
+    opts = options.validated().filled(app)
+    return opts.filled(family_defaults(opts.model or "siren")).validated()
+
+
 def build_model(opts: FitOptions, in_dim: int, out_dim: int, generator: torch.Generator) -> INR:
-    """A freshly initialised network of the options' family and shape."""
+    """A freshly initialised coordinate network of the options' family and shape."""
+    if opts.model not in POINT_FAMILIES:
+        raise OptionError(f"'{opts.model}' is not a coordinate network (use {' or '.join(POINT_FAMILIES)})")
     if opts.model == "fourier":
         return FourierMLP(in_dim, out_dim, opts.depth, opts.width, opts.frequencies, opts.fourier_ratio, generator)
     return Siren(in_dim, out_dim, opts.depth, opts.width, opts.omega, opts.hidden_omega, generator)
@@ -208,41 +244,3 @@ def fit_known_points(
 def device_of(opts: FitOptions) -> torch.device:
     return resolve_device(opts.device)
 
-
-# --- images ----------------------------------------------------------------------------------------
-
-
-def as_image(pixels: np.ndarray | Image) -> tuple[Image, bool]:
-    """An (H, W[, C]) uint8/uint16 array as an :class:`Image`, and whether it was 2-D."""
-    if isinstance(pixels, Image):
-        return pixels, False
-    array = np.asarray(pixels)
-    return from_array(array), array.ndim == 2
-
-
-def like_input(pixels: np.ndarray, flat: bool) -> np.ndarray:
-    """Output pixels in the input's layout: (H, W) again for a 2-D input."""
-    return pixels[:, :, 0] if flat else pixels
-
-
-def pixel_score(max_value: int):
-    """``score_of`` for pixels: PSNR of the rounded predictions against the true integers."""
-
-    def score_of(pred: torch.Tensor, values: torch.Tensor) -> float:
-        ints = torch.round((values + 1) * (max_value / 2))
-        return psnr_of_values(pred, ints, max_value)
-
-    return score_of
-
-
-def pixel_points(img: Image, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every pixel centre (N, 2) and its value in [-1, 1] (N, C), row-major."""
-    points = torch.from_numpy(coords.image_points(img.height, img.width)).to(device)
-    values = torch.from_numpy(to_values(img.pixels).reshape(-1, img.channels)).to(device)
-    return points, values
-
-
-def render_pixels(model: INR, height: int, width: int, bit_depth: int, device: torch.device) -> np.ndarray:
-    """The fitted function sampled at the pixel centres of a height x width grid, as integers."""
-    model.eval()
-    return from_values(model.render(height, width, device), bit_depth)

@@ -23,19 +23,8 @@ from ..codec import torch_threads
 from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image
-from .common import (
-    AppResult,
-    FitOptions,
-    as_image,
-    build_model,
-    device_of,
-    fit_known_points,
-    like_input,
-    options_from,
-    pixel_points,
-    pixel_score,
-    render_pixels,
-)
+from .common import AppResult, FitOptions, device_of, options_from, resolve
+from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 #: the largest noise level accepted, on 0-255 (beyond it there is little image left)
 MAX_SIGMA = 128.0
@@ -65,12 +54,12 @@ def check_sigma(sigma: float) -> float:
 
 
 def default_options(sigma: float, height: int, width: int) -> FitOptions:
-    """The knobs chosen by measurement (docs/applications.md) for a noise level and image size."""
-    side = max(height, width)
+    """The knobs chosen by measurement (docs/applications.md) for a noise level and image size:
+    the latent grid with its finest latents at half resolution; for SIREN, omega_0 by
+    :func:`omega_for`."""
     return FitOptions(
-        model="siren", depth=3, width=96, omega=omega_for(sigma, side), hidden_omega=30.0,
-        frequencies=12, fourier_ratio=1.6, weight_decay=0.0, lr=1e-3, batch=1 << 14,
-        seconds=60.0, holdout=0.05, patience=4, eval_every=100,
+        model="grid", first_level=1, omega=omega_for(sigma, max(height, width)),
+        seconds=60.0, holdout=0.05, patience=4,
     )  # fmt: skip
 
 
@@ -97,14 +86,11 @@ def run_denoise(
         if sigma <= 0:
             raise InputError("the image shows no noise to remove (estimated sigma is 0)")
     sigma = check_sigma(sigma)
-    opts = options.validated().filled(default_options(sigma, img.height, img.width))
+    opts = resolve(options, default_options(sigma, img.height, img.width))
     device = device_of(opts)
     g = seeded_generator(opts.seed)
     with torch_threads(opts.threads):
-        model = build_model(opts, 2, img.channels, g).to(device)
-        points, values = pixel_points(img, device)
-        fit = fit_known_points(model, points, values, pixel_score(img.max_value), opts, g,
-                               phase="denoise", progress=progress)  # fmt: skip
+        model, fit = fit_pixels(img, None, opts, g, device, phase="denoise", progress=progress)
         out = render_pixels(model, img.height, img.width, img.bit_depth, device)
     settings = {"sigma": round(sigma, 3), **opts.settings()}
     return AppResult(like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, notices)

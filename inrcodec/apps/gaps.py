@@ -24,10 +24,10 @@ import torch
 
 from ..codec import torch_threads
 from ..errors import InputError, OptionError
-from ..fit import Progress, ProgressCallback, seeded_generator
+from ..fit import ProgressCallback, seeded_generator
 from ..io.audio import from_array
 from ..metrics import snr_db
-from .common import AppResult, FitOptions, build_model, device_of, fit_known_points, options_from
+from .common import AppResult, FitOptions, build_model, device_of, fit_known_points, options_from, resolve
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,13 @@ class GapOptions:
     min_context: float = 0.05
     context_factor: float = 2.0
     max_hz: float = 2000.0
+
+    def validated(self) -> GapOptions:
+        for name in ("min_context", "context_factor", "max_hz"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
+                raise OptionError(f"{name} must be a positive number, got {v!r}")
+        return self
 
 
 def parse_gaps(text: str) -> list[tuple[float, float]]:
@@ -89,11 +96,7 @@ def gap_ranges(gaps: list[tuple[float, float]], frames: int, rate: int) -> list[
 
 def default_options() -> FitOptions:
     """The knobs chosen by measurement (docs/applications.md); omega is set per gap from max_hz."""
-    return FitOptions(
-        model="siren", depth=2, width=64, omega=None, hidden_omega=30.0, frequencies=16,
-        fourier_ratio=1.4, weight_decay=0.0, lr=1e-3, batch=1 << 12, steps=1500, seconds=30.0,
-        holdout=0.0, patience=5, eval_every=100,
-    )  # fmt: skip
+    return FitOptions(model="siren", depth=2, width=64, steps=1500, seconds=30.0, holdout=0.0, eval_every=100)
 
 
 def _snr_score(pred: torch.Tensor, values: torch.Tensor) -> float:
@@ -123,7 +126,12 @@ def run_inpaint_audio(
     clip = from_array(samples, rate)
     flat = np.asarray(samples).ndim == 1
     ranges = gap_ranges(parse_gaps(gaps) if isinstance(gaps, str) else list(gaps), clip.frames, clip.rate)
-    base = options.validated().filled(default_options())
+    gap_options = gap_options.validated()
+    if options.model == "grid":
+        raise OptionError("the grid model is for images; fill audio gaps with siren or fourier")
+    base = resolve(options, default_options())
+    # omega_0 follows each gap's segment length unless the user fixed it
+    base = replace(base, omega=options.omega)
     device = device_of(base)
     missing = np.zeros(clip.frames, dtype=bool)
     for i0, i1 in ranges:
@@ -181,6 +189,6 @@ def inpaint_audio(
     ``min_context`` and ``context_factor`` (:class:`GapOptions`).
     """
     gap_keys = {"max_hz", "min_context", "context_factor"}
-    gap_opts = GapOptions(**{k: float(v) for k, v in options.items() if k in gap_keys})
+    gap_opts = GapOptions(**{k: v for k, v in options.items() if k in gap_keys})
     fit_opts = options_from({k: v for k, v in options.items() if k not in gap_keys})
     return run_inpaint_audio(samples, rate, gaps, options=fit_opts, gap_options=gap_opts, progress=progress).output

@@ -14,25 +14,13 @@ the result has no alpha channel.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ..codec import torch_threads
 from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image, from_array
-from .common import (
-    AppResult,
-    FitOptions,
-    as_image,
-    build_model,
-    device_of,
-    fit_known_points,
-    like_input,
-    options_from,
-    pixel_points,
-    pixel_score,
-    render_pixels,
-)
+from .common import AppResult, FitOptions, device_of, options_from, resolve
+from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 
 def missing_mask(mask: np.ndarray | Image, height: int, width: int) -> np.ndarray:
@@ -75,11 +63,9 @@ def split_alpha(img: Image) -> tuple[Image, np.ndarray]:
 
 def default_options(height: int, width: int, missing_share: float) -> FitOptions:
     """The knobs chosen by measurement (docs/applications.md) for an image and its mask."""
-    side = max(height, width)
     return FitOptions(
-        model="siren", depth=3, width=96, omega=30.0 * side / 512.0, hidden_omega=30.0,
-        frequencies=12, fourier_ratio=1.6, weight_decay=0.0, lr=1e-3, batch=1 << 14,
-        seconds=60.0, holdout=0.05, patience=4, eval_every=100,
+        model="grid", first_level=1, omega=30.0 * max(height, width) / 512.0,
+        seconds=60.0, holdout=0.05, patience=4,
     )  # fmt: skip
 
 
@@ -98,15 +84,11 @@ def run_inpaint(
     else:
         missing = missing_mask(mask, img.height, img.width)
     share = float(missing.mean())
-    opts = options.validated().filled(default_options(img.height, img.width, share))
+    opts = resolve(options, default_options(img.height, img.width, share))
     device = device_of(opts)
     g = seeded_generator(opts.seed)
     with torch_threads(opts.threads):
-        model = build_model(opts, 2, img.channels, g).to(device)
-        points, values = pixel_points(img, device)
-        known = torch.from_numpy(~missing.reshape(-1)).to(device)
-        fit = fit_known_points(model, points[known], values[known], pixel_score(img.max_value), opts, g,
-                               phase="inpaint", progress=progress)  # fmt: skip
+        model, fit = fit_pixels(img, ~missing, opts, g, device, phase="inpaint", progress=progress)
         filled = render_pixels(model, img.height, img.width, img.bit_depth, device)
     out = np.where(missing[:, :, None], filled, img.pixels)
     settings = {"missing": round(share, 4), **opts.settings()}

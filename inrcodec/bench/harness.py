@@ -58,6 +58,7 @@ class BenchConfig:
     jobs: int = 1
     threads: int | None = None  # per job; default max(1, cores // jobs)
     max_images: int | None = None
+    image_names: tuple[str, ...] = ()
     crop: int | None = None
     seed: int = 0
     ms_ssim: bool = True
@@ -174,7 +175,7 @@ def run_benchmark(
     """Run every task not yet in the output folder's cache, then (re)write all outputs."""
     if any(spec.name == "inr" for spec in config.codecs):
         require_inr_api()
-    images = load_images(config.folder, config.max_images, config.crop)
+    images = load_images(config.folder, config.max_images, config.crop, config.image_names)
     # Read the reference curves now, so a bad --published fails before hours of encoding.
     published = (
         load_published(tuple(config.published), config.published_dir) if config.plots else []

@@ -41,8 +41,11 @@ class BenchImage:
         return int(self.pixels.shape[2])
 
 
-def list_image_files(folder: str | os.PathLike, limit: int | None = None) -> list[Path]:
-    """The files in a folder, sorted by name, hidden files skipped; the first ``limit`` of them."""
+def list_image_files(
+    folder: str | os.PathLike, limit: int | None = None, names: tuple[str, ...] = ()
+) -> list[Path]:
+    """The files in a folder, sorted by name, hidden files skipped; the first ``limit`` of them,
+    or those whose name (with or without extension) is in ``names``."""
     path = Path(folder)
     if not path.exists():
         raise InputError(f"image folder not found: {path}")
@@ -51,6 +54,13 @@ def list_image_files(folder: str | os.PathLike, limit: int | None = None) -> lis
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise InputError(f"no images in {path}: the folder is empty")
+    if names:
+        wanted = set(names)
+        chosen = [p for p in files if p.name in wanted or p.stem in wanted]
+        missing = wanted - {p.name for p in chosen} - {p.stem for p in chosen}
+        if missing:
+            raise InputError(f"not in {path}: {', '.join(sorted(missing))}")
+        files = chosen
     if limit is not None:
         if limit < 1:
             raise OptionError(f"--images must be at least 1, got {limit}")
@@ -96,7 +106,10 @@ def load_image(path: Path, crop: int | None = None) -> BenchImage:
 
 
 def load_images(
-    folder: str | os.PathLike, limit: int | None = None, crop: int | None = None
+    folder: str | os.PathLike,
+    limit: int | None = None,
+    crop: int | None = None,
+    names: tuple[str, ...] = (),
 ) -> list[BenchImage]:
-    """The first ``limit`` images of a folder (sorted by name), each optionally centre-cropped."""
-    return [load_image(path, crop) for path in list_image_files(folder, limit)]
+    """The first ``limit`` (or the named) images of a folder, each optionally centre-cropped."""
+    return [load_image(path, crop) for path in list_image_files(folder, limit, names)]

@@ -65,3 +65,4 @@ def main(debug: bool) -> None:
 # Each module adds its commands to ``main`` on import; one line per area.
 from . import codec  # noqa: E402,F401  encode, decode, info, demo
 from . import bench  # noqa: E402,F401  bench, plot
+from . import apps  # noqa: E402,F401  upscale, denoise, inpaint

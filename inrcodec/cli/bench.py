@@ -213,6 +213,11 @@ def _print_summary(outcome: BenchOutcome) -> None:
     help="Use only the first N images, sorted by file name.",
 )
 @click.option(
+    "--names",
+    default=None,
+    help="Use only these images, comma-separated (e.g. kodim01,kodim15,kodim23).",
+)
+@click.option(
     "--crop",
     type=click.IntRange(min=1),
     default=None,
@@ -261,6 +266,7 @@ def bench(
     jobs,
     threads,
     max_images,
+    names,
     crop,
     seed,
     no_ms_ssim,
@@ -277,10 +283,10 @@ def bench(
     Writes per_image.csv, one CompressAI-style JSON per codec, bdrate.md/.json, rd.png,
     encode_time.png, machine.json and command.txt to the output folder.
     """
-    names = parse_codec_list(codec_list)
-    settings = _parse_settings(settings_opts, names)
+    codec_names = parse_codec_list(codec_list)
+    settings = _parse_settings(settings_opts, codec_names)
     specs = []
-    for name in names:
+    for name in codec_names:
         if name == "inr":
             settings["inr"] = parse_number_list(bpp_list, "--bpp")
             specs.append(CodecSpec("inr", _inr_options(time_budget, steps, seed, device, inr_opts)))
@@ -295,6 +301,7 @@ def bench(
         jobs=jobs,
         threads=threads,
         max_images=max_images,
+        image_names=tuple(n.strip() for n in names.split(",") if n.strip()) if names else (),
         crop=crop,
         seed=seed,
         ms_ssim=not no_ms_ssim,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -64,12 +65,42 @@ def _emit(as_json: bool, record: dict, human: str) -> None:
         click.echo(human, err=True)
 
 
-def limits_from(max_pixels: int | None) -> codec.Limits:
-    if max_pixels is None:
-        return codec.DEFAULT_LIMITS
-    if max_pixels < 1:
-        raise OptionError(f"--max-pixels must be positive, got {max_pixels}")
-    return codec.Limits(max_input_pixels=max_pixels, max_output_pixels=max_pixels)
+def limits_from(max_pixels: int | None, max_params: int | None = None, max_memory: int | None = None,
+                max_work: float | None = None) -> codec.Limits:  # fmt: skip
+    """The limits the command-line flags ask for (defaults for those not given)."""
+    given = {"--max-pixels": max_pixels, "--max-params": max_params, "--max-memory": max_memory,
+             "--max-work": max_work}  # fmt: skip
+    for flag, value in given.items():
+        if value is not None and not value > 0:
+            raise OptionError(f"{flag} must be positive, got {value}")
+    changes = {}
+    if max_pixels is not None:
+        changes.update(max_input_pixels=max_pixels, max_output_pixels=max_pixels)
+    if max_params is not None:
+        changes.update(max_parameters=max_params)
+    if max_memory is not None:
+        changes.update(max_memory=max_memory << 20)
+    if max_work is not None:
+        changes.update(max_work=round(max_work * 1e9))
+    return replace(codec.DEFAULT_LIMITS, **changes)
+
+
+def limits_from_params(params: dict) -> codec.Limits:
+    """:func:`limits_from` for a command's parameters (flags it lacks count as not given)."""
+    return limits_from(*(params.get(k) for k in ("max_pixels", "max_params", "max_memory", "max_work")))
+
+
+def limit_options(command):
+    """The decode-side resource-limit flags; the defaults are codec.Limits'."""
+    d = codec.DEFAULT_LIMITS
+    for flag, kind, text in reversed((
+        ("--max-pixels", int, f"Refuse outputs with more pixels than this [{d.max_output_pixels}]."),
+        ("--max-params", int, f"Refuse models with more parameters than this [{d.max_parameters}]."),
+        ("--max-memory", int, f"Refuse decodes needing more working memory, in MiB [{d.max_memory >> 20}]."),
+        ("--max-work", float, f"Refuse decodes needing more multiply-adds, in billions [{d.max_work / 1e9:.0f}]."),
+    )):  # fmt: skip
+        command = click.option(flag, type=kind, help=text)(command)
+    return command
 
 
 @main.command()
@@ -91,14 +122,18 @@ def limits_from(max_pixels: int | None) -> codec.Limits:
 @click.option("--width", type=int, help="Override the planned layer width.")
 @click.option("--omega", type=float, default=30.0, show_default=True, help="SIREN omega_0.")
 @click.option("--max-pixels", type=int, help="Refuse inputs with more pixels than this.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the fit's state here every 10 s; rerun the same command to resume.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
 def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, seed, device, threads,
-           quant, depth, width, omega, max_pixels, as_json, quiet):  # fmt: skip
+           quant, depth, width, omega, max_pixels, checkpoint, as_json, quiet):  # fmt: skip
     """Encode an image or audio file into an .inr file."""
     output = output or input.with_suffix(".inr")
     check_output_path(output, protect=[input])
+    if checkpoint is not None:
+        check_output_path(checkpoint, protect=[input, output])
     if is_audio_path(input):
         from .audio import encode_audio_command
 
@@ -109,7 +144,7 @@ def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, see
     img = read_image(input, limits.max_input_pixels)
     opts = EncodeOptions(bpp=bpp, size=size, model=model, steps=steps, time=seconds, psnr=psnr,
                          seed=seed, device=device, threads=threads, quant=quant, depth=depth,
-                         width=width, omega=omega)  # fmt: skip
+                         width=width, omega=omega, checkpoint=checkpoint)  # fmt: skip
     bar = ProgressLine(enabled=not quiet)
     try:
         result = codec.encode_image(img, opts, progress=bar, limits=limits)
@@ -144,10 +179,11 @@ def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, see
 @click.option("--rate", type=int, help="Audio: output sample rate in Hz [the original].")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", type=int, help="Torch threads for decoding [torch default].")
-@click.option("--max-pixels", type=int, help="Refuse outputs with more pixels than this.")
+@limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
 @click.pass_context
-def decode(ctx, input, output, scale, width, height, rate, device, threads, max_pixels, as_json):
+def decode(ctx, input, output, scale, width, height, rate, device, threads, max_pixels, max_params, max_memory,
+           max_work, as_json):  # fmt: skip
     """Decode an .inr file to an image at any resolution, or to audio at any sample rate."""
     if codec.peek_modality(input) == "audio":
         from .audio import decode_audio_command
@@ -161,7 +197,7 @@ def decode(ctx, input, output, scale, width, height, rate, device, threads, max_
         raise OptionError("give --scale or --width/--height, not both")
     start = time.perf_counter()
     img = codec.decode_image(input, scale=scale, width=width, height=height, device=device,
-                             threads=threads, limits=limits_from(max_pixels))  # fmt: skip
+                             threads=threads, limits=limits_from_params(ctx.params))  # fmt: skip
     seconds = time.perf_counter() - start
     _notices(write_image(output, img.pixels, img.mode, protect=(input,)))
     record = {"input": str(input), "output": str(output), "width": img.width,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..container import MAX_RATE  # the highest sample rate accepted anywhere, files included
 from ..errors import InputError, InrError, LimitError, OutputError
 from .files import atomic_output, check_input_file
 
@@ -26,9 +27,6 @@ AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", "
 _FORMAT_BY_EXTENSION = {".oga": "OGG", ".opus": "OGG", ".aif": "AIFF", ".aifc": "AIFF", ".snd": "AU"}
 #: the subtype an extension implies whatever the original was
 _SUBTYPE_BY_EXTENSION = {".opus": "OPUS"}
-
-#: the highest sample rate accepted anywhere (the top professional rate, 768 kHz)
-MAX_RATE = 768_000
 
 
 def is_audio_path(path: str | os.PathLike) -> bool:

@@ -93,6 +93,8 @@ def read_image(source: str | os.PathLike | np.ndarray, max_pixels: int = DEFAULT
     from PIL import ImageOps, UnidentifiedImageError
 
     path = check_input_file(source, "image")
+    if path.stat().st_size == 0:
+        raise InputError(f"image file is empty (0 bytes): {path}")
     notices: list[str] = []
     try:
         with warnings.catch_warnings():
@@ -216,7 +218,9 @@ def to_values(pixels: np.ndarray) -> np.ndarray:
 
 
 def from_values(values: np.ndarray, bit_depth: int = 8) -> np.ndarray:
-    """Float values in [-1, 1] -> integer pixels, clamped and rounded to nearest."""
+    """Float values in [-1, 1] -> integer pixels, clamped and rounded to nearest. NaN (only a
+    hostile file's network gives one) becomes 0, mid-range: casting NaN to an integer would
+    differ between machines."""
     peak = 65535.0 if bit_depth == 16 else 255.0
-    ints = np.rint((np.clip(values, -1.0, 1.0) + 1.0) * (peak / 2.0))
+    ints = np.rint((np.clip(np.nan_to_num(values, nan=0.0), -1.0, 1.0) + 1.0) * (peak / 2.0))
     return ints.astype(np.uint16 if bit_depth == 16 else np.uint8)

@@ -8,6 +8,8 @@ order, which the codec quantizes and entropy-codes. Models know nothing about fi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -16,6 +18,33 @@ from torch import nn
 
 from ..errors import FormatError
 
+#: float values one band of a decode may hold in activations (64 MB): sets the band size
+BAND_FLOATS = 1 << 24
+
+
+@dataclass(frozen=True)
+class DecodeCost:
+    """What sampling a model on an output grid costs, known from its architecture alone, so that
+    the decoder can refuse a file before allocating anything (see ``inrcodec.codec.Limits``)."""
+
+    work: int  # multiply-adds of the whole decode
+    floats: int  # working memory held for the whole decode, beyond parameters and output
+    point_floats: int  # activations each sample in flight holds; sets the band size
+
+    def band_points(self) -> int:
+        """Samples per band: 65 536, or fewer for a network so wide that the band's activations
+        would pass :data:`BAND_FLOATS`."""
+        return max(1, min(1 << 16, BAND_FLOATS // max(1, self.point_floats)))
+
+
+def mlp_cost(in_dim: int, width: int, depth: int, out_dim: int, samples: int, extra: int = 0) -> DecodeCost:
+    """The cost of an MLP with ``depth`` hidden layers of ``width`` on ``samples`` points, each
+    with ``extra`` multiply-adds before the first layer (an input encoding)."""
+    from .siren import mlp_parameters
+
+    per_sample = mlp_parameters(in_dim, width, depth, out_dim) + extra
+    return DecodeCost(samples * per_sample, 0, 3 * max(in_dim, width, out_dim))
+
 
 class INR(nn.Module):
     """Base class of the model families."""
@@ -23,6 +52,8 @@ class INR(nn.Module):
     #: the name users give (``--model``) and the number the header stores
     name: ClassVar[str]
     family_id: ClassVar[int]
+    #: the coordinate dimensions the family can model: 1 for audio, 2 for images
+    input_dims: ClassVar[tuple[int, ...]] = (1, 2)
 
     def __init__(self, in_dim: int, out_dim: int) -> None:
         super().__init__()
@@ -50,6 +81,12 @@ class INR(nn.Module):
         """Layers a model of this architecture has, for resource limits."""
         raise NotImplementedError
 
+    @classmethod
+    def decode_cost(cls, arch: tuple[int, ...], in_dim: int, out_dim: int, shape: tuple[int, ...]) -> DecodeCost:
+        """Work and memory of sampling this architecture on an output grid of ``shape`` (rows and
+        columns of an image, or the number of audio samples), computed without allocating."""
+        raise NotImplementedError
+
     # -- parameters the codec stores -------------------------------------------------------------
 
     def coded_tensors(self) -> list[tuple[str, nn.Parameter]]:
@@ -59,23 +96,40 @@ class INR(nn.Module):
     def forward(self, points: torch.Tensor) -> torch.Tensor:  # (N, in_dim) -> (N, out_dim)
         raise NotImplementedError
 
-    @torch.no_grad()
     def render(self, height: int, width: int, device: torch.device, band_pixels: int = 1 << 16) -> np.ndarray:
-        """Sample an image model on a height x width pixel-centre grid, a band of rows at a time,
-        so memory stays bounded at any output size. Returns (H, W, out_dim) float32."""
+        """Sample an image model on a height x width pixel-centre grid. Returns (H, W, out_dim)
+        float32; :meth:`render_tiles` yields the same values a piece at a time."""
+        out = np.empty((height, width, self.out_dim), dtype=np.float32)
+        for r0, c0, values in self.render_tiles(height, width, device, band_pixels):
+            out[r0 : r0 + values.shape[0], c0 : c0 + values.shape[1]] = values
+        return out
+
+    @torch.no_grad()
+    def render_tiles(
+        self, height: int, width: int, device: torch.device, band_pixels: int = 1 << 16
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(first row, first column, (rows, cols, out_dim) float32 values) of successive tiles of
+        at most ``band_pixels`` pixels (bands of whole rows unless a row is longer), in row-major
+        order, so that memory stays bounded at any output size."""
         from .. import coords
 
-        out = np.empty((height, width, self.out_dim), dtype=np.float32)
-        xs = torch.from_numpy(coords.axis(width).astype(np.float32)).to(device)
-        ys = coords.axis(height).astype(np.float32)
-        rows = max(1, band_pixels // width)
         model = self.to(device)
-        for r0 in range(0, height, rows):
-            band = torch.from_numpy(ys[r0 : r0 + rows]).to(device)
-            grid = torch.stack(torch.meshgrid(band, xs, indexing="ij")[::-1], dim=-1)
+        for (r0, r1), (c0, c1) in tiles(height, width, band_pixels):
+            ys = torch.from_numpy(coords.axis(height, r0, r1).astype(np.float32)).to(device)
+            xs = torch.from_numpy(coords.axis(width, c0, c1).astype(np.float32)).to(device)
+            grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)
             pred = model(grid.reshape(-1, 2))
-            out[r0 : r0 + len(band)] = pred.reshape(len(band), width, -1).cpu().numpy()
-        return out
+            yield r0, c0, pred.reshape(r1 - r0, c1 - c0, -1).cpu().numpy()
+
+
+def tiles(height: int, width: int, pixels: int) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """Row and column ranges of tiles of at most ``pixels`` pixels covering height x width, in
+    row-major order: whole-row bands, or pieces of single rows when a row holds more pixels."""
+    rows = max(1, pixels // width)
+    cols = min(width, max(1, pixels))
+    for r0 in range(0, height, rows):
+        for c0 in range(0, width, cols):
+            yield (r0, min(height, r0 + rows)), (c0, min(width, c0 + cols))
 
 
 def check_arch(arch: tuple[int, ...], length: int, family: str) -> None:

@@ -13,11 +13,13 @@ import torch
 from torch import nn
 
 from ..errors import FormatError
-from .base import INR, check_arch
+from .base import INR, DecodeCost, check_arch, mlp_cost
 from .siren import mlp_parameters
 
 #: the frequency ratio is stored in 1/16 units
 RATIO_UNITS = 16
+#: the highest frequency a file may ask for is pi * 2^MAX_OCTAVES
+MAX_OCTAVES = 32
 
 
 class FourierMLP(INR):
@@ -69,6 +71,10 @@ class FourierMLP(INR):
         depth, width, n, ratio = arch
         if depth < 1 or width < 1 or not 0 <= n <= 64 or ratio <= 0:
             raise FormatError(f"invalid Fourier-feature MLP architecture {arch}")
+        # the top frequency pi * ratio^(n-1), in exact integers: beyond MAX_OCTAVES octaves it
+        # resolves nothing a signal of at most 2^31 samples holds, and far beyond, float32 overflows
+        if n and ratio ** (n - 1) > RATIO_UNITS ** (n - 1) << MAX_OCTAVES:
+            raise FormatError(f"Fourier-feature MLP architecture {arch}: frequencies beyond 2^{MAX_OCTAVES}")
         return depth, width, n, ratio / RATIO_UNITS
 
     @classmethod
@@ -83,3 +89,9 @@ class FourierMLP(INR):
     @classmethod
     def layer_count(cls, arch) -> int:
         return cls._parse(arch)[0] + 1
+
+    @classmethod
+    def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
+        depth, width, n, _ = cls._parse(arch)
+        encoded = in_dim * (1 + 2 * n)
+        return mlp_cost(encoded, width, depth, out_dim, math.prod(shape), extra=encoded)

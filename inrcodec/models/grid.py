@@ -20,6 +20,7 @@ convolutions, and a two-pass checkerboard context instead of a raster-order auto
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ from ..latent_coding import (
     WEIGHT_BITS,
     IntegerContext,
 )
-from .base import INR
+from .base import INR, DecodeCost
 
 ACTIVATIONS = {"relu": 1, "gelu": 2}
 ACTIVATION_BY_ID = {v: k for k, v in ACTIVATIONS.items()}
@@ -116,6 +117,7 @@ class GridImage(INR):
 
     name = "grid"
     family_id = 3
+    input_dims = (2,)
 
     def __init__(
         self,
@@ -213,6 +215,31 @@ class GridImage(INR):
         a = cls._parse(arch)
         return a["depth"] + 1 + len(a["channels"]) + 2
 
+    @classmethod
+    def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
+        """Latent decoding (the context network on every latent), the feature cascade up to the
+        stored grid, then per band: interpolation along the rows (over the stored width) and the
+        columns, and the synthesis MLP on every output pixel."""
+        a = cls._parse(arch)
+        out_h, out_w = shape
+        channels = sum(a["channels"])
+        taps = len(UP2_TAPS[a["kernel"]][0])
+        sizes = level_sizes(a["height"], a["width"], a["first_level"], len(a["channels"]))
+        latents = sum(c * h * w for c, (h, w) in zip(a["channels"], sizes))
+        features = channels * a["height"] * a["width"]
+        dims = [channels] + [a["hidden"]] * a["depth"] + [out_dim]
+        synthesis = sum(i * o for i, o in zip(dims[:-1], dims[1:]))
+        work = (
+            latents * (CONTEXT_INPUTS + 2) * a["context_hidden"]
+            + 4 * taps * features
+            + out_h * a["width"] * channels * taps
+            + out_h * out_w * (channels * taps + synthesis)
+        )
+        # The latent passes hold some 20 int64 arrays of a level's size; the cascade about five
+        # copies of the feature grid (padding, both phases, the concatenation).
+        floats = 40 * latents + 5 * features
+        return DecodeCost(work, floats, 3 * max(channels, a["hidden"], out_dim))
+
     # -- coded tensors --------------------------------------------------------------------------
 
     def context_tensors(self) -> list[tuple[str, nn.Parameter]]:
@@ -295,26 +322,33 @@ class GridImage(INR):
         return self.synthesize(feats.t())
 
     @torch.no_grad()
-    def render(self, height: int, width: int, device: torch.device, band_pixels: int = 1 << 16) -> np.ndarray:
-        """Sample on a height x width pixel-centre grid, a band of output rows at a time."""
+    def render_tiles(
+        self, height: int, width: int, device: torch.device, band_pixels: int = 1 << 16
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """As :meth:`INR.render_tiles`: the feature grid is built once; each band of output rows is
+        interpolated from it along the rows (holding rows x stored width features, so the band
+        height follows the wider of the two), then each tile along the columns and synthesized."""
         from .. import coords
 
         self.to(device)
         grid = self.feature_grid()
-        out = np.empty((height, width, self.out_dim), dtype=np.float32)
         same_h, same_w = height == self.height, width == self.width
-        if not same_w:
-            ix, wx = axis_taps(self.width, coords.axis(width), self.kernel)
-        iy, wy = axis_taps(self.height, coords.axis(height), self.kernel)
-        rows = max(1, band_pixels // width)
+        rows = max(1, band_pixels // max(width, self.width))
+        cols = min(width, max(1, band_pixels))
         for r0 in range(0, height, rows):
             r1 = min(height, r0 + rows)
-            band = grid[:, r0:r1] if same_h else resample_axis(grid, 1, iy[r0:r1], wy[r0:r1])
-            if not same_w:
-                band = resample_axis(band, 2, ix, wx)
-            values = self.synthesize(band.flatten(1).t())
-            out[r0:r1] = values.reshape(r1 - r0, width, -1).cpu().numpy()
-        return out
+            if same_h:
+                band = grid[:, r0:r1]
+            else:
+                band = resample_axis(grid, 1, *axis_taps(self.height, coords.axis(height, r0, r1), self.kernel))
+            for c0 in range(0, width, cols):
+                c1 = min(width, c0 + cols)
+                if same_w:
+                    tile = band[:, :, c0:c1]
+                else:
+                    tile = resample_axis(band, 2, *axis_taps(self.width, coords.axis(width, c0, c1), self.kernel))
+                values = self.synthesize(tile.flatten(1).t())
+                yield r0, c0, values.reshape(r1 - r0, c1 - c0, -1).cpu().numpy()
 
     # -- the context model in float, for the rate term ------------------------------------------
 

@@ -15,8 +15,8 @@ where the two models disagree. Outside the zones exactly one segment is evaluate
 
 Storage: the segments' parameters are stacked, one tensor per inner tensor with a leading
 segment axis, so the header lists as many tensors as one inner model has, whatever the segment
-count (per-segment tensors cost about 6 header bytes each: 15 % of a 24 kbit/s file with 0.1 s
-segments), and all the segments a batch touches run as one batched network (``torch.func.vmap``).
+count (per-segment tensors cost about 8 header bytes each: a fifth of a 24 kbit/s file with
+0.1 s segments), and all the segments a batch touches run as one batched network (``torch.func.vmap``).
 
 Architecture integers: ``(count, overlap_units, inner_family_id, *inner_arch)``, the overlap in
 1/:data:`OVERLAP_UNITS` of a core width. Only 1-D inputs (time) are supported.
@@ -32,7 +32,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from ..errors import FormatError
-from .base import INR
+from .base import INR, DecodeCost
 
 #: the overlap is stored in 1/256 of a core width
 OVERLAP_UNITS = 256
@@ -45,6 +45,7 @@ class Segments(INR):
 
     name = "segments"
     family_id = 4
+    input_dims = (1,)
 
     def __init__(self, parts: Sequence[INR], overlap_units: int) -> None:
         if not parts:
@@ -182,6 +183,8 @@ class Segments(INR):
         if family == cls.family_id:
             raise FormatError("segments architecture: segments cannot nest")
         inner = family_by_id(family)
+        if 1 not in inner.input_dims:
+            raise FormatError(f"segments architecture: the {inner.name} family cannot model 1-D signals")
         inner.layer_count(tuple(inner_arch))  # validates the inner architecture
         return count, units, inner, tuple(inner_arch)
 
@@ -208,6 +211,15 @@ class Segments(INR):
         # A point runs through at most two segments, each as deep as the inner model.
         _, _, inner, inner_arch = cls._parse(arch)
         return inner.layer_count(inner_arch)
+
+    @classmethod
+    def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
+        # A sample in a cross-fade runs two segments; a batch gathers the parameters of the
+        # segments it touches (at most all of them) and some indexing per sample.
+        count, _, inner, inner_arch = cls._parse(arch)
+        one = inner.decode_cost(inner_arch, in_dim, out_dim, shape)
+        gathered = count * inner.count_parameters(inner_arch, in_dim, out_dim)
+        return DecodeCost(2 * one.work, gathered, 2 * one.point_floats + 16)
 
     # -- parameters the codec stores -------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import FormatError
-from .base import INR, check_arch
+from .base import INR, DecodeCost, check_arch, mlp_cost
 
 #: omegas are stored in the header in 1/16 units
 OMEGA_UNITS = 16
@@ -91,6 +91,11 @@ class Siren(INR):
     @classmethod
     def layer_count(cls, arch) -> int:
         return cls._parse(arch)[0] + 1
+
+    @classmethod
+    def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
+        depth, width, _, _ = cls._parse(arch)
+        return mlp_cost(in_dim, width, depth, out_dim, math.prod(shape), extra=depth * width)
 
 
 def mlp_parameters(in_dim: int, width: int, depth: int, out_dim: int) -> int:

@@ -1,0 +1,1 @@
+"""Fuzzing the .inr decoder: a shared harness, an atheris target and its seed corpus."""
