@@ -19,6 +19,7 @@ from .audio import AudioEncodeOptions, AudioEncodeResult, decode_audio, encode_a
 from .codec import DEFAULT_LIMITS, EncodeOptions, EncodeResult, Limits, describe, decode_image, encode_image
 from .errors import FormatError, InputError, InrError, LimitError, OptionError, OutputError, VersionError
 from .fit import Progress
+from .apps import denoise, inpaint, inpaint_audio, upscale
 
 __version__ = "0.1.0"
 
@@ -71,6 +72,10 @@ __all__ = [
     "decode_image",
     "encode_audio",
     "decode_audio",
+    "upscale",
+    "denoise",
+    "inpaint",
+    "inpaint_audio",
     "AudioEncodeOptions",
     "AudioEncodeResult",
     "EncodeOptions",

@@ -1,6 +1,6 @@
 """``python -m inrcodec``: the same as the ``inrcodec`` command."""
 
-from inrcodec.cli import main
+from inrcodec.cli import run
 
 if __name__ == "__main__":
-    main(prog_name="inrcodec")
+    run(prog_name="inrcodec")

@@ -243,6 +243,25 @@ def decode_tensors(
     return arrays
 
 
+def entropy_decoded(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> list[np.ndarray]:
+    """Every integer the entropy decoder reads from a file, tensor by tensor (for the grid family
+    the weights' symbols, then the latent levels): what must be identical on every machine."""
+    header, payload = container.unpack(read_inr(source, limits))
+    in_dim, shape = _stored_grid(header)
+    check_decode(header, in_dim, header.signal.channels, shape, limits, 0)
+    model = family_by_id(header.family).from_arch(header.arch, in_dim, header.signal.channels)
+    if isinstance(model, GridImage):
+        weights, levels = grid_codec.decode_symbols(model, header, payload)
+        return weights + levels
+    return decode_symbols(header.tensors, [tuple(p.shape) for _, p in model.coded_tensors()], payload)
+
+
+def _stored_grid(header: Header) -> tuple[int, tuple[int, ...]]:
+    """(input dimensions, stored sample grid) of a file: (2, (height, width)) or (1, (frames,))."""
+    s = header.signal
+    return (2, (s.height, s.width)) if isinstance(s, ImageFields) else (1, (s.frames,))
+
+
 def check_decode(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ...], limits: Limits,
                  output_bytes: int) -> DecodeCost:  # fmt: skip
     """Refuse, from the header alone, sampling the model on ``shape`` if that would break a limit;
@@ -270,9 +289,7 @@ def rebuild_model(header: Header, payload: bytes, in_dim: int, out_dim: int, lim
                   shape: tuple[int, ...] | None = None) -> INR:  # fmt: skip
     """The model a header and payload describe, after checking a decode onto ``shape`` (by default
     the stored size) against the limits."""
-    if shape is None:
-        s = header.signal
-        shape = (s.height, s.width) if isinstance(s, ImageFields) else (s.frames,)
+    shape = shape or _stored_grid(header)[1]
     check_decode(header, in_dim, out_dim, shape, limits, math.prod(shape) * out_dim * 4)
     return build_model_from(header, payload, in_dim, out_dim)
 
@@ -423,11 +440,19 @@ def fit_and_pack(
         codes, payload = code_tensors([a for _, a in _coded_arrays(model)], exps)
         return container.pack(header_for(codes), payload)
 
+    def size(exps: list[int]) -> float:
+        # Steps finer than the entropy coder takes count as too big, so that a target beyond the
+        # model's reach settles on the finest codable steps instead of failing.
+        try:
+            return len(assemble(exps))
+        except OptionError:
+            return math.inf
+
     if quant == "fp16":
         return assemble(None), steps
 
     base = [quantize.exp_for_bits(a, bits) for _, a in _coded_arrays(model)]
-    exps, _ = match_steps(base, lambda e: len(assemble(e)), target.bytes)
+    exps, _ = match_steps(base, size, target.bytes)
     if qat_share > 0:
         task.steps = {n: quantize.step_from_exp(e) for n, e in zip(names, exps)}
         task.lr = lr * 0.3
@@ -442,8 +467,8 @@ def fit_and_pack(
         )
         steps += qat.steps
         # Fine-tuning moved the weights; settle the steps again if the size drifted off target.
-        if abs(len(assemble(exps)) / target.bytes - 1) > 0.05:
-            exps, _ = match_steps(exps, lambda e: len(assemble(e)), target.bytes, search=8)
+        if abs(size(exps) / target.bytes - 1) > 0.05:
+            exps, _ = match_steps(exps, size, target.bytes, search=8)
     return assemble(exps), steps
 
 

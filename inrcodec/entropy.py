@@ -68,11 +68,12 @@ def laplace_scale(index: int) -> float:
 def check_table(lo: int, hi: int, max_symbol: int, what: str = "entropy table") -> None:
     """Refuse a symbol range lo..hi that is empty, wider than a table may be, or reaches beyond
     +-max_symbol. Encoder and decoder both call this, so they agree on what is codable."""
-    if hi < lo or hi - lo + 1 > MAX_TABLE_SYMBOLS or max(-lo, hi) > max_symbol:
-        raise FormatError(
-            f"{what} range {lo}..{hi} is empty, wider than {MAX_TABLE_SYMBOLS} symbols "
-            f"or beyond +-{max_symbol}"
-        )
+    if hi < lo:
+        raise FormatError(f"{what} range {lo}..{hi} is empty")
+    if hi - lo + 1 > MAX_TABLE_SYMBOLS:
+        raise FormatError(f"{what} range {lo}..{hi} spans more than {MAX_TABLE_SYMBOLS} symbols")
+    if max(-lo, hi) > max_symbol:
+        raise FormatError(f"{what} range {lo}..{hi} reaches beyond +-{max_symbol}")
 
 
 def _check_scale(scale_index: int) -> None:

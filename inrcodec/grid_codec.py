@@ -153,6 +153,18 @@ def _integer_context(model: GridImage, symbols: list[np.ndarray]) -> IntegerCont
 
 def decode_payload(model: GridImage, header: Header, payload: bytes) -> None:
     """Fill an (untrained) model of the header's architecture from the payload."""
+    symbols, levels = decode_symbols(model, header, payload)
+    weights = model.context_tensors() + model.synthesis_tensors()
+    with torch.no_grad():
+        for (_, p), q, code in zip(weights, symbols, header.tensors):
+            p.copy_(torch.from_numpy(quantize.dequantize(q, code.step_exp)))
+        for z, q in zip(model.latents, levels):
+            z.copy_(torch.from_numpy(q.astype(np.float32)))
+
+
+def decode_symbols(model: GridImage, header: Header, payload: bytes) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The entropy-decoded integers of a grid file: the weights' symbols (context network, then
+    synthesis) and the latent levels (finest first). Bit-exact on every machine."""
     n_ctx, n_syn = len(model.context_tensors()), len(model.synthesis_tensors())
     codes = header.tensors
     if len(codes) != n_ctx + n_syn + len(model.latents):
@@ -178,8 +190,4 @@ def decode_payload(model: GridImage, header: Header, payload: bytes) -> None:
     shapes = [tuple(z.shape) for z in model.latents]
     levels = decode_levels(decoder, ctx, shapes, [(c.lo, c.hi) for c in latent_codes])
     decoder.finish()
-    with torch.no_grad():
-        for (_, p), q, code in zip(weights, symbols, codes):
-            p.copy_(torch.from_numpy(quantize.dequantize(q, code.step_exp)))
-        for z, q in zip(model.latents, levels):
-            z.copy_(torch.from_numpy(q.astype(np.float32)))
+    return symbols, levels

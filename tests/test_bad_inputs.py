@@ -36,7 +36,8 @@ CASES = [
     Case("empty .inr", "empty.inr", ("decode", "-o", "{out}"), "file is empty (0 bytes)", 1, "o.png"),
     Case("zero-byte PNG", "empty.png", ("encode", "-o", "{out}", *FAST), "image file is empty (0 bytes)", 1),
     Case("truncated PNG", "truncated.png", ("encode", "-o", "{out}", *FAST), "image is truncated or corrupt", 1),
-    Case("PNG bomb (100 000 x 100 000, 69 bytes)", "bomb.png", ("encode", "-o", "{out}", *FAST), "image too large", 1),
+    Case("PNG bomb (100 000 x 100 000, 69 bytes)", "bomb.png", ("encode", "-o", "{out}", *FAST),
+         "image too large", 1),
     Case("JPEG in CMYK", "cmyk.jpg", ("encode", "-o", "{out}", *FAST), "note: CMYK image converted to RGB", 0),
     Case("16-bit grayscale PNG", "sixteen_bit.png", ("encode", "-o", "{out}", *FAST), "out.inr: ", 0),
     Case("1 x 1 image", "one_pixel.png", ("encode", "-o", "{out}", "--bpp", "8", *FAST), "out.inr: ", 0),
@@ -52,8 +53,8 @@ CASES = [
          "permission denied", 1),
     Case("encode onto its own input", "one_pixel.png", ("encode", "-o", "{input}", *FAST),
          "refusing to overwrite the input file", 1),
-    Case(".inr with a wrong magic", "wrong_magic.inr", ("decode", "-o", "{out}"), "not an .inr file (wrong magic bytes)",
-         1, "o.png"),
+    Case(".inr with a wrong magic", "wrong_magic.inr", ("decode", "-o", "{out}"),
+         "not an .inr file (wrong magic bytes)", 1, "o.png"),
     Case(".inr from a future version", "future_version.inr", ("decode", "-o", "{out}"),
          "unsupported format version 2.1 (this inrcodec reads 1.x)", 1, "o.png"),
     Case(".inr with a bad CRC", "bad_crc.inr", ("decode", "-o", "{out}"), "checksum mismatch: the file is corrupt", 1,
@@ -99,10 +100,9 @@ def run_case(case: Case, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple
     return result.exit_code, lines, out
 
 
-def key_line(code: int, lines: list[str]) -> str:
-    """The error of a failure; else the first notice, or the summary when there is none."""
-    notes = [ln for ln in lines if ln.startswith("inrcodec: note: ")]
-    return lines[-1] if code else (notes or lines)[0]
+def key_line(case: Case, code: int, lines: list[str]) -> str:
+    """The error of a failure; else the first line the case expects (a notice, or the summary)."""
+    return lines[-1] if code else next((ln for ln in lines if case.expect in ln), lines[0])
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -131,8 +131,9 @@ def table() -> str:
         for case in CASES:
             with tempfile.TemporaryDirectory() as tmp:
                 code, lines, _ = run_case(case, Path(tmp), mp)
-            line = key_line(code, lines).replace(tmp, "…")
-            command = " ".join(case.args[:1] + tuple(a for a in case.args[1:] if a not in FAST))
+            line = key_line(case, code, lines).replace(tmp, "…")
+            args = [a.format(out=case.out, input=case.file) for a in case.args if a not in FAST]
+            command = " ".join(args)
             file = f"`{Path(case.file).name}`" if case.file else "(a folder)"
             rows.append(f"| {case.name} | {file} | `{command}` | {code} | `{line}` |")
     return "\n".join(rows)

@@ -2,7 +2,8 @@
 
 Every application is the same three moves on top of :mod:`inrcodec.fit`:
 
-1. build a coordinate network (SIREN or Fourier-feature MLP) from :class:`FitOptions`;
+1. build a network from :class:`FitOptions`: SIREN or Fourier-feature MLP on coordinates, or for
+   images the latent grid (:mod:`inrcodec.apps.grid`, fitted through :mod:`inrcodec.apps.pixels`);
 2. fit it to the samples that are *known* (all pixels, the pixels outside a mask, the audio
    outside a gap), with a random share of them held out of training;
 3. keep the parameters that predicted the held-out samples best, and stop once that prediction
@@ -51,8 +52,8 @@ class FitOptions:
     - ``depth`` x ``width``: hidden layers (of the synthesis MLP, for ``grid``); capacity, i.e.
       how much detail (and noise) fits.
     - ``lr``: Adam's learning rate (for ``grid``, of the latents; the MLP gets a tenth).
-    - ``weight_decay``: L1 penalty on the weights (per weight, added to the MSE on [-1, 1]
-      values); pulls toward simpler functions.
+    - ``weight_decay``: L1 penalty on a coordinate network's weights (per weight, added to the
+      MSE on [-1, 1] values); pulls toward simpler functions. The grid family ignores it.
     - ``steps`` / ``seconds``: the budget; early stopping usually ends a fit before it.
     - ``holdout``: the share of known samples kept out of training to drive early stopping;
       ``patience``: evaluations without improvement before stopping; ``eval_every``: steps

@@ -1,16 +1,20 @@
 """Denoising: fit a smooth function to the noisy pixels and stop before it fits the noise.
 
-A coordinate network learns low frequencies first (spectral bias), so partway through a fit it
-holds the image's structure and little of its noise. Where that point lies is found on pixels
-held out of training (:mod:`inrcodec.apps.common`): their error against the noisy values is the
-error against the clean image plus the noise variance, so it bottoms out where the network's
+A fitted representation learns the image's broad structure before its pixel-level detail, so
+partway through a fit it holds the image and little of its noise. Where that point lies is found
+on pixels held out of training (:mod:`inrcodec.apps.common`): their error against the noisy
+values is the error against the clean image plus the noise variance, so it bottoms out where the
 estimate of the clean image is best. The fit is then sampled at every pixel centre, held-out
 pixels included.
 
-The noise level steers the rest: the stronger the noise, the lower the network's omega_0 (fewer
-high frequencies to begin with) and the sooner it would overfit. ``sigma`` is on the 0-255 scale
-whatever the bit depth; when it is not given, it is estimated with scikit-image's
-``estimate_sigma`` (Donoho's wavelet median rule).
+The default family is the latent grid with its finest latents at half resolution
+(:mod:`inrcodec.apps.grid`): no latent belongs to a single pixel, so noise has nowhere to go but
+the shared cells, and it measured 0.7-2.6 dB above SIREN at the same budget (docs/applications.md).
+
+``sigma`` (0-255 scale, whatever the bit depth; estimated with scikit-image's ``estimate_sigma``,
+Donoho's wavelet median rule, when not given) turns the held-out error into an estimate of the
+result's PSNR against the clean image: ``mse_clean ~ mse_held_out - sigma^2``, reported as
+``estimated_psnr`` so a user can tell how much was gained without the clean image.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ..codec import torch_threads
 from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image
+from ..metrics import psnr_from_mse
 from .common import AppResult, FitOptions, device_of, options_from, resolve
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
@@ -54,9 +59,8 @@ def check_sigma(sigma: float) -> float:
 
 
 def default_options(sigma: float, height: int, width: int) -> FitOptions:
-    """The knobs chosen by measurement (docs/applications.md) for a noise level and image size:
-    the latent grid with its finest latents at half resolution; for SIREN, omega_0 by
-    :func:`omega_for`."""
+    """The knobs chosen by measurement (docs/applications.md): the latent grid with its finest
+    latents at half resolution; for SIREN, omega_0 by :func:`omega_for`."""
     return FitOptions(
         model="grid", first_level=1, omega=omega_for(sigma, max(height, width)),
         seconds=60.0, holdout=0.05, patience=4,
@@ -64,10 +68,19 @@ def default_options(sigma: float, height: int, width: int) -> FitOptions:
 
 
 def omega_for(sigma: float, side: int) -> float:
-    """SIREN's omega_0: proportional to the image's side (cycles per pixel stay put) and lower
-    for stronger noise (measured on the training photos; docs/applications.md)."""
-    per_512 = 30.0 * (15.0 / max(sigma, 15.0)) ** 0.5
-    return max(5.0, per_512 * side / 512.0)
+    """SIREN's omega_0 for denoising: 60 per 512 pixels of the longer side, so that cycles per
+    pixel stay put at any size (best of 15-90 per 512 at sigma 25 on the training photos; the
+    measurement did not show a dependence on sigma worth a rule)."""
+    return max(5.0, 60.0 * side / 512.0)
+
+
+def estimated_psnr(held_out_psnr: float, sigma: float) -> float | None:
+    """PSNR against the clean image implied by the held-out PSNR against the noisy one, on 8-bit
+    terms: the held-out MSE less the noise variance. None where noise explains all the error."""
+    if not math.isfinite(held_out_psnr):
+        return None
+    clean_mse = 255.0**2 * 10 ** (-held_out_psnr / 10) - sigma**2
+    return psnr_from_mse(clean_mse) if clean_mse > 0 else None
 
 
 def run_denoise(
@@ -92,7 +105,9 @@ def run_denoise(
     with torch_threads(opts.threads):
         model, fit = fit_pixels(img, None, opts, g, device, phase="denoise", progress=progress)
         out = render_pixels(model, img.height, img.width, img.bit_depth, device)
-    settings = {"sigma": round(sigma, 3), **opts.settings()}
+    settings = {"sigma": round(sigma, 3), "estimated_psnr": None, **opts.settings()}
+    if opts.holdout:
+        settings["estimated_psnr"] = estimated_psnr(fit.psnr, sigma)
     return AppResult(like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, notices)
 
 

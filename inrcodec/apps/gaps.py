@@ -2,9 +2,11 @@
 
 Each gap gets its own small 1-D SIREN, fitted to a local segment (``context`` seconds of known
 audio on each side of the gap; other gaps inside the segment are left out too) and sampled at
-the gap's sample times. A SIREN's first layer is a bank of sinusoids, so a network fitted to the
-notes on both sides continues them through the gap, where straight-line interpolation draws a
-line between the two edge samples.
+the gap's sample times. The default SIREN has one hidden layer, so it *is* a sum of sinusoids,
+``sum_i a_i sin(omega_0 (w_i t + b_i))``, with frequencies, phases and amplitudes fitted to the
+notes on both sides: it continues them through the gap, where straight-line interpolation draws
+a line between the two edge samples. (Deeper SIRENs fitted the context as well but swung wildly
+inside the gaps; docs/applications.md.)
 
 omega_0 is set from the highest frequency the fit should start with (``max_hz``): with the
 segment's T seconds mapped onto [-1, 1], a first-layer weight w makes ``omega_0 w / (pi T)`` Hz,
@@ -37,7 +39,7 @@ class GapOptions:
 
     min_context: float = 0.05
     context_factor: float = 2.0
-    max_hz: float = 2000.0
+    max_hz: float = 4000.0
 
     def validated(self) -> GapOptions:
         for name in ("min_context", "context_factor", "max_hz"):
@@ -96,7 +98,9 @@ def gap_ranges(gaps: list[tuple[float, float]], frames: int, rate: int) -> list[
 
 def default_options() -> FitOptions:
     """The knobs chosen by measurement (docs/applications.md); omega is set per gap from max_hz."""
-    return FitOptions(model="siren", depth=2, width=64, steps=1500, seconds=30.0, holdout=0.0, eval_every=100)
+    # A step budget only: a time limit would make the learning-rate schedule depend on the
+    # machine's speed, and the fit inside a gap amplifies such differences (measured: +-2 dB).
+    return FitOptions(model="siren", depth=1, width=256, steps=600, holdout=0.0, eval_every=100)
 
 
 def _snr_score(pred: torch.Tensor, values: torch.Tensor) -> float:

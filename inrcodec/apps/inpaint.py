@@ -1,8 +1,9 @@
 """Reconstruction of missing pixels: fit the known pixels only, sample the function everywhere.
 
-The network never sees a missing pixel: its training points are the pixel centres outside the
-mask (less a small held-out share that drives early stopping, :mod:`inrcodec.apps.common`), so
-whatever the missing pixels hold in the input cannot change the result. What it puts in the holes
+The network (SIREN by default) never sees a missing pixel: its training points are the pixel
+centres outside the mask (less a small held-out share that drives early stopping,
+:mod:`inrcodec.apps.common`), so whatever the missing pixels hold in the input cannot change
+the result. What it puts in the holes
 is its inductive bias: the continuation of the known pixels that its sinusoids find simplest.
 Known pixels are returned unchanged; only the missing ones are replaced.
 
@@ -62,11 +63,11 @@ def split_alpha(img: Image) -> tuple[Image, np.ndarray]:
 
 
 def default_options(height: int, width: int, missing_share: float) -> FitOptions:
-    """The knobs chosen by measurement (docs/applications.md) for an image and its mask."""
-    return FitOptions(
-        model="grid", first_level=1, omega=30.0 * max(height, width) / 512.0,
-        seconds=60.0, holdout=0.05, patience=4,
-    )  # fmt: skip
+    """The knobs chosen by measurement (docs/applications.md): SIREN, omega_0 = 30 per 512 pixels
+    of the longer side. Against the latent grid (finest latents 1 or 2 levels down) on six masks of
+    the training photos it won three (both 90 % masks, by 0.3 and 1.5 dB, and one 64 x 64 block),
+    was within 0.25 dB on the 50 % masks and lost the other block by 1.1 dB."""
+    return FitOptions(model="siren", omega=30.0 * max(height, width) / 512.0, seconds=60.0, holdout=0.05, patience=4)
 
 
 def run_inpaint(

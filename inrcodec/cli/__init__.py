@@ -8,6 +8,7 @@ non-zero exit; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import sys
@@ -15,6 +16,9 @@ import sys
 import click
 
 from ..errors import InrError
+
+#: the exit status of an interrupted command (128 + SIGINT, as shells report it)
+INTERRUPTED = 130
 
 
 class _Group(click.Group):
@@ -40,12 +44,29 @@ class _Group(click.Group):
             if debug:
                 raise
             click.echo("inrcodec: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(INTERRUPTED)
 
 
 def invocation() -> str:
     """The command line of this invocation, as a user would type it."""
     return shlex.join(["inrcodec", *_Group.arguments])
+
+
+def run(prog_name: str = "inrcodec") -> None:
+    """The ``inrcodec`` command: :data:`main`, then a quick exit after an interrupt.
+
+    By the time an interrupt reaches the top, the interrupted work has unwound and removed its
+    temporary files; tearing down torch would still take a second or more, so the process ends
+    at once (after flushing its output) instead.
+    """
+    try:
+        main(prog_name=prog_name)
+    except SystemExit as e:
+        if e.code == INTERRUPTED:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(INTERRUPTED)
+        raise
 
 
 def _sigterm_to_interrupt(signum, frame):  # pragma: no cover - exercised through a subprocess

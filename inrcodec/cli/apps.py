@@ -38,10 +38,10 @@ def fit_options(func):
         click.option("--first-level", type=int, help="grid: finest latent level (2^level pixels per cell)."),
         click.option("--frequencies", type=int, help="fourier: number of Fourier-feature frequencies."),
         click.option("--fourier-ratio", type=float, help="fourier: ratio between successive frequencies (the scale)."),
-        click.option("--weight-decay", type=float, help="L1 weight penalty (pulls toward simpler functions)."),
+        click.option("--weight-decay", type=float, help="siren/fourier: L1 weight penalty (pulls toward simpler functions)."),
         click.option("--lr", type=float, help="Adam learning rate."),
         click.option("--steps", type=int, help="Fit for at most this many steps (deterministic)."),
-        click.option("--time", "seconds", type=float, help="Fit for at most this many seconds [60]."),
+        click.option("--time", "seconds", type=float, help="Fit for at most this many seconds [60 per image; audio gaps: 600 steps]."),
         click.option("--holdout", type=float, help="Share of known samples held out for early stopping."),
         click.option("--patience", type=int, help="Evaluations without held-out improvement before stopping."),
         click.option("--seed", type=int, default=0, show_default=True),
@@ -145,7 +145,7 @@ def denoise(input: Path, output: Path, sigma_text: str, **params) -> None:
               help="Image: white where pixels are missing [the alpha channel, 0 = missing].")
 @click.option("--gaps", help="Audio: missing stretches in seconds, e.g. 1.2-1.3,4.0-4.05.")
 @click.option("--context", type=float, help="Audio: least seconds of known audio fitted each side of a gap [0.05].")
-@click.option("--max-hz", type=float, help="Audio: top starting frequency of the fit, sets omega_0 [2000].")
+@click.option("--max-hz", type=float, help="Audio: top starting frequency of the fit, sets omega_0 [4000].")
 @fit_options
 def inpaint(input: Path, output: Path, mask: Path | None, gaps: str | None, context: float | None,
             max_hz: float | None, **params) -> None:  # fmt: skip

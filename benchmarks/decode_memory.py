@@ -1,0 +1,98 @@
+"""Peak memory of decoding a 768x512 image at 4x (3072x2048), streamed versus whole-image float.
+
+    python benchmarks/decode_memory.py [--image ../shared/data/kodak/kodim23.png] [--json out.json]
+
+For each model family it encodes the image briefly (the decoder's memory depends on the
+architecture and the output size, not on how well the fit went), then decodes it at 4x in a fresh
+subprocess and reads the peak resident set size (``ru_maxrss``) before and after decoding:
+
+- ``streamed``: ``decode_image``, which turns each tile into 8-bit pixels as it is produced, so
+  the only full-size array is the uint8 output (18.9 MB here);
+- ``float``: the former way, the whole float32 image rendered first and converted after
+  (``render`` then ``from_values``): several float copies of the output.
+
+It also times each decode against the cost model's work estimate (multiply-adds plus 64 per
+pixel, what ``Limits.max_work`` bounds), to turn that limit into seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_IMAGE = ROOT.parent / "shared" / "data" / "kodak" / "kodim23.png"
+FAMILIES = {"siren": {"steps": 30}, "fourier": {"steps": 30}, "grid": {"steps": 30}}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def measure(path: str, way: str, scale: float) -> dict:
+    """Run in the subprocess: decode ``path`` and report the peak RSS before and after."""
+    import torch
+
+    from inrcodec import codec, container
+    from inrcodec.io.image import from_values
+
+    torch.set_num_threads(1)
+    data = Path(path).read_bytes()
+    header, payload = container.unpack(data)
+    s = header.signal
+    h, w = round(s.height * scale), round(s.width * scale)
+    work = codec.check_decode(header, 2, s.channels, (h, w), codec.DEFAULT_LIMITS, 0).work + 64 * h * w
+    before = _peak_mb()
+    start = time.perf_counter()
+    if way == "streamed":
+        pixels = codec.decode_image(data, scale=scale).pixels
+    else:
+        model = codec.rebuild_model(header, payload, 2, s.channels, codec.DEFAULT_LIMITS)
+        pixels = from_values(model.render(h, w, torch.device("cpu")), s.bit_depth)
+    seconds = time.perf_counter() - start
+    return {"before_mb": before, "peak_mb": _peak_mb(), "output_mb": pixels.nbytes / 2**20,
+            "shape": list(pixels.shape), "seconds": seconds, "work": work}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--scale", type=float, default=4.0)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--measure", nargs=2, metavar=("FILE", "WAY"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(*args.measure, args.scale)))
+        return
+
+    from inrcodec.codec import EncodeOptions, encode_image
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for family, fit in FAMILIES.items():
+            inr = Path(tmp) / f"{family}.inr"
+            opts = EncodeOptions(model=family, bpp=0.3, seed=0, **fit)
+            inr.write_bytes(encode_image(args.image, opts).data)
+            for way in ("streamed", "float"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--measure", str(inr), way, "--scale", str(args.scale)],
+                    check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                row = {"family": family, "way": way, **json.loads(out.stdout.splitlines()[-1])}
+                row["decode_peak_mb"] = row["peak_mb"] - row["before_mb"]
+                rows.append(row)
+                print(f"{family:8s} {way:9s} output {row['output_mb']:.1f} MB, peak RSS {row['peak_mb']:.0f} MB "
+                      f"({row['decode_peak_mb']:+.0f} MB over {row['before_mb']:.0f} MB before decoding), "
+                      f"{row['seconds']:.1f} s, {row['work'] / row['seconds'] / 1e9:.2f}e9 work units/s")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"image": str(args.image), "scale": args.scale, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Interrupts, resuming from a checkpoint, and decoding that does not depend on the thread count."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import inrcodec
+from inrcodec import codec
+from inrcodec.codec import EncodeOptions, encode_image
+
+from .conftest import smooth_image
+
+SEEDS = sorted((Path(__file__).resolve().parent / "fuzz" / "seeds").glob("*.inr"))
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+
+class Interrupt:
+    """A progress callback that presses Ctrl-C at the first report of ``phase``."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+
+    def __call__(self, p) -> None:
+        if p.phase == self.phase:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("model,phase", [("siren", "fit"), ("siren", "quantize"), ("grid", "fit")])
+def test_an_interrupted_encode_resumes_to_the_same_file(tmp_path, model, phase):
+    img = smooth_image(16, 16)
+    ck = tmp_path / "fit.ckpt"
+    opts = EncodeOptions(bpp=4.0, steps=240, seed=3, model=model, checkpoint=ck, checkpoint_every=0)
+    reference = encode_image(img, replace(opts, checkpoint=None)).data
+    with pytest.raises(KeyboardInterrupt):
+        encode_image(img, opts, progress=Interrupt(phase))
+    assert ck.exists() and not list(tmp_path.glob("*.tmp"))
+    resumed = encode_image(img, opts)
+    assert resumed.data == reference
+    assert any(n.startswith(f"resumed the {phase} phase") for n in resumed.notices)
+    assert not ck.exists()  # removed after success
+
+
+def test_a_checkpoint_of_another_encode_is_ignored(tmp_path):
+    img = smooth_image(16, 16)
+    ck = tmp_path / "fit.ckpt"
+    opts = EncodeOptions(bpp=4.0, steps=150, seed=3, checkpoint=ck, checkpoint_every=0)
+    with pytest.raises(KeyboardInterrupt):
+        encode_image(img, opts, progress=Interrupt("fit"))
+    other = encode_image(img, replace(opts, seed=4))
+    assert other.data == encode_image(img, replace(opts, seed=4, checkpoint=None)).data
+    assert any("another input or options" in n for n in other.notices)
+    ck.write_bytes(b"garbage")
+    assert any("unreadable" in n for n in encode_image(img, opts).notices)
+
+
+def test_a_checkpoint_in_a_missing_folder_fails_before_fitting(tmp_path):
+    with pytest.raises(inrcodec.OutputError, match="does not exist"):
+        encode_image(smooth_image(8, 8), EncodeOptions(steps=5, checkpoint=tmp_path / "no" / "x.ckpt"))
+
+
+# --- signals -----------------------------------------------------------------------------------
+
+
+def _wait_for_line(stream, seconds: float) -> str:
+    ready, _, _ = select.select([stream], [], [], seconds)
+    assert ready, "the encoder printed no progress"
+    return stream.readline()
+
+
+@pytest.mark.parametrize(
+    "model,sig", [("siren", signal.SIGINT), ("grid", signal.SIGTERM)], ids=["siren-SIGINT", "grid-SIGTERM"]
+)
+def test_a_signal_mid_fit_stops_within_two_seconds_and_leaves_nothing(tmp_path, model, sig):
+    src = tmp_path / "in.png"
+    Image.fromarray(smooth_image(96, 96)).save(src)
+    cmd = [sys.executable, "-m", "inrcodec", "encode", str(src), "-o", str(tmp_path / "out.inr"),
+           "--time", "120", "--model", model]  # fmt: skip
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        first = _wait_for_line(proc.stderr, 120)  # the first progress line: the fit is running
+        assert "step" in first, first
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        last = _wait_for_line(proc.stderr, 30)
+        stopped = time.monotonic() - sent  # the fit has unwound and cleaned up
+        proc.wait(timeout=30)
+        exited = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert last.strip() == "inrcodec: interrupted" and proc.stderr.read() == ""
+    assert stopped < 1.0 and exited < 2.0, f"stopped after {stopped:.2f} s, exited after {exited:.2f} s"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+# --- determinism -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.stem)
+def test_decoding_with_one_or_two_threads_agrees(path):
+    """Entropy-decoded integers are identical bit for bit; samples differ by at most one step."""
+    data = path.read_bytes()
+    with codec.torch_threads(1):
+        one = codec.entropy_decoded(data)
+    with codec.torch_threads(2):
+        two = codec.entropy_decoded(data)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two)) and len(one) == len(two)
+    if codec.peek_modality(data) == "image":
+        a = codec.decode_image(data, threads=1).pixels.astype(np.int64)
+        b = codec.decode_image(data, threads=2).pixels.astype(np.int64)
+        assert np.abs(a - b).max() <= 1
+    else:
+        a, _ = inrcodec.decode_audio(data, threads=1)
+        b, _ = inrcodec.decode_audio(data, threads=2)
+        assert np.abs(a - b).max() <= 1 / 32768
