@@ -20,7 +20,7 @@ import torch
 from . import container, coords, entropy, quantize
 from .container import CODER_LAPLACE, CODER_RAW16, Header, ImageFields, TensorCode
 from .errors import FormatError, InputError, LimitError, OptionError
-from .fit import Budget, Checkpoint, ProgressCallback, Schedule, checkpoint_key, psnr_of_values, run, seeded_generator
+from .fit import Budget, Checkpoint, FitTask, ProgressCallback, Schedule, checkpoint_key, psnr_of_values, run, seeded_generator
 from .io.files import check_input_file
 from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, to_values
 from .metrics import psnr as psnr_metric
@@ -80,7 +80,8 @@ class EncodeOptions:
 
     bpp: float | None = None
     size: str | int | None = None
-    model: str = "siren"
+    model: str = "grid"
+    effort: str = "default"  # a preset budget (EFFORTS); steps or time, when given, replace it
     steps: int | None = None
     time: float | None = None  # seconds of fitting
     psnr: float | None = None  # stop early at this PSNR
@@ -119,6 +120,8 @@ class EncodeOptions:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise OptionError(f"{name} must be at least 1, got {v}")
+        if self.effort not in EFFORTS:
+            raise OptionError(f"effort must be one of {', '.join(EFFORTS)}, got '{self.effort}'")
         family_by_name(self.model)
         return self
 
@@ -333,14 +336,8 @@ def encode_image(
     opts = options.validated()
     img = image if isinstance(image, Image) else read_image(image, limits.max_input_pixels)
     device = resolve_device(opts.device)
-    if opts.bpp is None and opts.size is None:
-        opts = replace(opts, bpp=0.3)
-    target = image_target(img.height * img.width, opts.bpp, opts.size)
-    budget = Budget(
-        steps=opts.steps,
-        seconds=opts.time if (opts.time is not None or opts.steps is not None) else 60.0,
-        target_psnr=opts.psnr,
-    )
+    opts, target = image_rate(opts, img.height * img.width)
+    budget = encode_budget(opts)
     checkpoint = open_checkpoint(opts, img.pixels, img.mode)
     start = time.perf_counter()
     with torch_threads(opts.threads):
@@ -349,11 +346,54 @@ def encode_image(
         else:
             data, steps = _encode_point_image(img, opts, target, budget, device, progress, checkpoint)
     seconds = time.perf_counter() - start
-    decoded = decode_image(data, limits=limits).pixels
     notices = list(img.notices)
     if checkpoint:
         notices += checkpoint.notices
         checkpoint.remove()
+    return finish_encode(img, data, target, steps, seconds, limits, notices)
+
+
+#: the rate an image encode aims at when given neither a bpp nor a size
+DEFAULT_BPP = 0.3
+
+
+def image_rate(opts: EncodeOptions, pixels: int) -> tuple[EncodeOptions, RateTarget]:
+    """``opts`` with the default rate filled in, and the rate target that means for an image of
+    ``pixels`` pixels."""
+    if opts.bpp is None and opts.size is None:
+        opts = replace(opts, bpp=DEFAULT_BPP)
+    return opts, image_target(pixels, opts.bpp, opts.size)
+
+
+#: ``--effort`` presets: fitting steps of the latent-grid family, and seconds for the coordinate
+#: networks (SIREN, Fourier features), whose random-batch fits are budgeted by time. Grid efforts
+#: are step counts so that an effort gives the same file on any machine; what each costs on a
+#: 768x512 image on one core is measured in docs/grid.md.
+EFFORTS: dict[str, tuple[int, float]] = {
+    "fast": (400, 20.0),
+    "default": (1200, 60.0),
+    "high": (3000, 300.0),
+    "max": (8000, 1200.0),
+}
+
+
+def encode_budget(opts: EncodeOptions) -> Budget:
+    """The fitting budget of an encode: ``steps`` and/or ``time`` when given, else the preset of
+    ``effort`` for its model family; plus the PSNR target."""
+    if opts.steps is not None or opts.time is not None:
+        return Budget(steps=opts.steps, seconds=opts.time, target_psnr=opts.psnr)
+    steps, seconds = EFFORTS[opts.effort]
+    if opts.model == GridImage.name:
+        return Budget(steps=steps, target_psnr=opts.psnr)
+    return Budget(seconds=seconds, target_psnr=opts.psnr)
+
+
+def finish_encode(img: Image, data: bytes, target: RateTarget, steps: int, seconds: float,
+                  limits: Limits, notices: list[str]) -> EncodeResult:  # fmt: skip
+    """The result of an image encode: the PSNR of ``data`` as a decoder sees it, plus a notice
+    when the file missed its target size."""
+    decoded = decode_image(data, limits=limits).pixels
+    notices = list(notices)
     if abs(len(data) / target.bytes - 1) > 0.10:
         notices.append(
             f"file is {len(data)} bytes against a target of {target.bytes:.0f} "
@@ -382,6 +422,17 @@ def _encode_grid_image(img, opts, target, budget, device, progress, checkpoint) 
 
 
 def _encode_point_image(img, opts, target, budget, device, progress, checkpoint) -> tuple[bytes, int]:
+    task, header_for = point_task(img, opts, target, budget, device)
+    return fit_and_pack(
+        task, budget, target, header_for, quant=opts.quant, bits=opts.bits, qat=opts.qat, lr=opts.lr,
+        progress=progress, checkpoint=checkpoint,
+    )  # fmt: skip
+
+
+def point_task(img: Image, opts: EncodeOptions, target: RateTarget, budget: Budget, device: torch.device
+               ) -> tuple[PointFitTask, Callable[[tuple[TensorCode, ...]], Header]]:  # fmt: skip
+    """The fitting task of a coordinate-network encode of ``img`` (model planned for the target
+    and seeded), and the function that builds the file's header around the coded tensors."""
     cls = family_by_name(opts.model)
     bits = 16.0 if opts.quant == "fp16" else opts.bits
     depth, width = plan_point_model(
@@ -403,11 +454,7 @@ def _encode_point_image(img, opts, target, budget, device, progress, checkpoint)
         model, points, values, score, lr=opts.lr, batch_size=opts.batch, generator=g,
         compile=long_fit if opts.compile is None else opts.compile,
     )
-    return fit_and_pack(
-        task, budget, target, lambda codes: _image_header(img, model, target, codes),
-        quant=opts.quant, bits=opts.bits, qat=opts.qat, lr=opts.lr, progress=progress,
-        checkpoint=checkpoint,
-    )  # fmt: skip
+    return task, lambda codes: _image_header(img, model, target, codes)
 
 
 def fit_and_pack(
@@ -429,35 +476,79 @@ def fit_and_pack(
     tensors' fields. Returns the file's bytes and the number of fitting steps taken. Both fitting
     phases keep their state in ``checkpoint``, if given.
     """
-    model = task.model
-    qat_share = qat if quant == "int" else 0.0
-    result = run(task, budget.scaled(1.0 - qat_share), progress=progress, checkpoint=checkpoint)
-    steps = result.steps
+    files, steps = fit_and_pack_members(
+        task, [task], [PointPacker(task.model, target, header_for)], budget, quant=quant, bits=bits,
+        qat=qat, lr=lr, progress=progress, checkpoint=checkpoint,
+    )  # fmt: skip
+    return files[0], steps
 
-    names = [n for n, _ in model.coded_tensors()]
 
-    def assemble(exps: list[int] | None) -> bytes:
-        codes, payload = code_tensors([a for _, a in _coded_arrays(model)], exps)
-        return container.pack(header_for(codes), payload)
+class PointPacker:
+    """One point model's file: its bytes at given quantization steps, and the steps that meet
+    its rate target."""
 
-    def size(exps: list[int]) -> float:
+    def __init__(self, model: INR, target: RateTarget,
+                 header_for: Callable[[tuple[TensorCode, ...]], Header]) -> None:  # fmt: skip
+        self.model = model
+        self.target = target
+        self.header_for = header_for
+
+    def assemble(self, exps: list[int] | None) -> bytes:
+        codes, payload = code_tensors([a for _, a in _coded_arrays(self.model)], exps)
+        return container.pack(self.header_for(codes), payload)
+
+    def size(self, exps: list[int]) -> float:
         # Steps finer than the entropy coder takes count as too big, so that a target beyond the
         # model's reach settles on the finest codable steps instead of failing.
         try:
-            return len(assemble(exps))
+            return len(self.assemble(exps))
         except OptionError:
             return math.inf
 
-    if quant == "fp16":
-        return assemble(None), steps
+    def first_steps(self, bits: float) -> list[int]:
+        """Step exponents for ``bits`` per weight, moved until the file meets the target."""
+        base = [quantize.exp_for_bits(a, bits) for _, a in _coded_arrays(self.model)]
+        return match_steps(base, self.size, self.target.bytes)[0]
 
-    base = [quantize.exp_for_bits(a, bits) for _, a in _coded_arrays(model)]
-    exps, _ = match_steps(base, size, target.bytes)
+    def step_sizes(self, exps: list[int]) -> dict[str, float]:
+        """The steps by coded tensor name, for quantization-aware fine-tuning."""
+        return {n: quantize.step_from_exp(e) for (n, _), e in zip(self.model.coded_tensors(), exps)}
+
+    def settled(self, exps: list[int]) -> list[int]:
+        """``exps``, searched again if fine-tuning moved the weights and the size off target."""
+        if abs(self.size(exps) / self.target.bytes - 1) > 0.05:
+            return match_steps(exps, self.size, self.target.bytes, search=8)[0]
+        return exps
+
+
+def fit_and_pack_members(
+    driver: FitTask,
+    members: list[PointFitTask],
+    packers: list[PointPacker],
+    budget: Budget,
+    *,
+    quant: str,
+    bits: float,
+    qat: float,
+    lr: float,
+    progress: ProgressCallback | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> tuple[list[bytes], int]:
+    """:func:`fit_and_pack` for point tasks that ``driver`` optimises together: the one task
+    itself, or a :class:`~inrcodec.stacked.StackedPointFitTask` fitting several images in one
+    batched computation (it keeps its members' models current). One file per member."""
+    qat_share = qat if quant == "int" else 0.0
+    result = run(driver, budget.scaled(1.0 - qat_share), progress=progress, checkpoint=checkpoint)
+    steps = result.steps
+    if quant == "fp16":
+        return [p.assemble(None) for p in packers], steps
+    exps = [p.first_steps(bits) for p in packers]
     if qat_share > 0:
-        task.steps = {n: quantize.step_from_exp(e) for n, e in zip(names, exps)}
-        task.lr = lr * 0.3
-        qat = run(
-            task,
+        for member, packer, e in zip(members, packers, exps):
+            member.steps = packer.step_sizes(e)
+        driver.lr = lr * 0.3
+        tuned = run(
+            driver,
             budget.scaled(qat_share),
             schedule=Schedule(warmup=0.0, decay_start=0.0, final=0.05),
             eval_every=50,
@@ -465,11 +556,9 @@ def fit_and_pack(
             progress=progress,
             checkpoint=checkpoint,
         )
-        steps += qat.steps
-        # Fine-tuning moved the weights; settle the steps again if the size drifted off target.
-        if abs(size(exps) / target.bytes - 1) > 0.05:
-            exps, _ = match_steps(exps, size, target.bytes, search=8)
-    return assemble(exps), steps
+        steps += tuned.steps
+        exps = [p.settled(e) for p, e in zip(packers, exps)]
+    return [p.assemble(e) for p, e in zip(packers, exps)], steps
 
 
 def decode_image(

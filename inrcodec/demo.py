@@ -33,7 +33,7 @@ def run_demo(
     out_dir: Path,
     bpp: float = 0.3,
     seconds: float | None = None,
-    model: str = "siren",
+    model: str = "grid",
     progress: ProgressCallback | None = None,
 ) -> list[str]:
     """Encode the astronaut, write the .inr, 1x and 4x decodes and a comparison figure."""

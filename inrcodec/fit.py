@@ -148,7 +148,9 @@ class Checkpoint:
         if not self.path.exists():
             return {}
         try:
-            saved = torch.load(self.path, weights_only=True)
+            # Onto the CPU: a fit resumed on another device copies the values into its own
+            # tensors (load_state_dict, Optimizer.load_state_dict move them where they belong).
+            saved = torch.load(self.path, weights_only=True, map_location="cpu")
             if saved["key"] == self.key:
                 return dict(saved["phases"])
             self.notices.append(f"checkpoint {self.path} is for another input or options; starting afresh")

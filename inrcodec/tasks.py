@@ -7,6 +7,7 @@ rounding, so that the network learns to live with the steps it will be stored at
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -21,6 +22,20 @@ Score = Callable[[torch.Tensor], float]
 
 #: points per evaluation chunk: bounds memory whatever the signal size
 EVAL_CHUNK = 1 << 16
+
+
+@functools.lru_cache(maxsize=None)
+def bf16_native(device: torch.device) -> bool:
+    """Whether bf16 autocast runs natively on ``device``: on a CPU, and on a CUDA GPU with bf16
+    arithmetic (Ampere or later); elsewhere (older GPUs would emulate it, slowly) stay fp32."""
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        try:
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # torch < 2.3 has no emulation to exclude
+            return torch.cuda.is_bf16_supported()
+    return False
 
 
 class PointFitTask:
@@ -69,14 +84,18 @@ class PointFitTask:
     def parameter_groups(self):
         return [{"params": list(self.model.parameters()), "lr": self.lr}]
 
-    def training_loss(self, step: int, fraction: float) -> torch.Tensor:
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step's mini-batch of (points, values); all of them when they fit in one batch.
+        Indices come from the task's CPU generator, so every device draws the same batches."""
         n = self.points.shape[0]
         if n <= self.batch_size:
-            pts, vals = self.points, self.values
-        else:
-            idx = torch.randint(n, (self.batch_size,), generator=self.generator)
-            idx = idx.to(self.points.device)
-            pts, vals = self.points[idx], self.values[idx]
+            return self.points, self.values
+        idx = torch.randint(n, (self.batch_size,), generator=self.generator)
+        idx = idx.to(self.points.device)
+        return self.points[idx], self.values[idx]
+
+    def training_loss(self, step: int, fraction: float) -> torch.Tensor:
+        pts, vals = self.sample()
         loss = torch.mean((self.predict(pts) - vals) ** 2)
         if self.l1:
             loss = loss + self.l1 * sum(p.abs().sum() for _, p in self.model.coded_tensors())
@@ -132,8 +151,11 @@ class GridFitTask:
         half_share: float = 0.6,
         ste_share: float = 0.15,
         feedback: float = 0.02,
+        feedback_start: float = 0.0,
         bf16: bool = False,
         compile: bool = False,
+        rate_proxy: str = "noise",
+        bands: int = 1,
         generator: torch.Generator | None = None,
     ) -> None:
         import torch.nn.functional as F
@@ -146,13 +168,18 @@ class GridFitTask:
         self.ints = torch.round(pixels * max_value).flatten(1).t()
         self.max_value = max_value
         self.pixels = h * w
-        self.lam = lam
+        self.lam = self.initial_lam = lam
         self.target_bpp = target_bpp
         self.overhead_bits = overhead_bits
         self.lrs = (lr_latents, lr_synthesis, lr_context)
         self.half_share, self.ste_share = half_share, ste_share
-        self.feedback = feedback
+        self.feedback, self.feedback_start = feedback, feedback_start
         self.bf16 = bf16
+        self.rate_proxy = rate_proxy
+        # Full-resolution steps see one band of rows at a time, in turn: the last 2x upsampling
+        # and the synthesis (most of a full step's cost) shrink by the number of bands.
+        self.band_rows = [(k * h // bands, (k + 1) * h // bands) for k in range(max(1, min(bands, h)))]
+        self.width = w
         self.generator = generator
         self.last_bpp = math.nan
         # torch.compile fuses the upsampling cascade and the rate model (about 1.6x per step),
@@ -171,38 +198,58 @@ class GridFitTask:
         # Drawn from the task's generator (not inside a compiled graph) so fits are reproducible.
         return [torch.rand(z.shape, generator=self.generator).to(z.device) - 0.5 for z in self.model.latents]
 
-    def rate_bits(self, latents: list[torch.Tensor]) -> torch.Tensor:
-        from .models.grid import laplace_bits
-
-        dists = self.model.latent_distributions(latents)
-        return sum(laplace_bits(z, mu, s).sum() for z, (mu, s) in zip(latents, dists))
-
     def _synthesize(self, features: torch.Tensor) -> torch.Tensor:
+        # Only the synthesis MLP runs in bf16: the rate term (context model, Laplace bits) and
+        # the evaluation that steers quantization stay fp32.
         flat = features.flatten(1).t()
-        if self.bf16 and flat.device.type == "cpu":
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+        if self.bf16 and bf16_native(flat.device):
+            with torch.autocast(flat.device.type, dtype=torch.bfloat16):
                 return self.model.synthesize(flat).float()
         return self.model.synthesize(flat)
 
-    def _terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, half: bool):
-        """MSE on [0, 1] and total bits, with noisy latents (``noise``) or rounded ones (None)."""
-        if noise is None:
-            latents = [z + (torch.round(z) - z).detach() for z in self.model.latents]
-        else:
-            latents = [z + n for z, n in zip(self.model.latents, noise)]
-        pred = self._synthesize(self.model.feature_grid(latents, half=half))
+    def _terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, half: bool, rows=None):
+        """MSE on [0, 1] with noisy latents (``noise``) or rounded ones (None); the bits the loss
+        weighs (of the noisy latents or, with ``rate_proxy="ste"``, of the rounded ones); and the
+        bits of the rounded latents, what the coder will spend."""
+        from .models.grid import laplace_bits
+
+        rounded = [z + (torch.round(z) - z).detach() for z in self.model.latents]
+        latents = rounded if noise is None else [z + n for z, n in zip(self.model.latents, noise)]
+        pred = self._synthesize(self.model.feature_grid(latents, half=half, rows=rows))
         mse = torch.mean(((pred + 1) * 0.5 - target) ** 2)  # on [0, 1], whatever the bit depth
-        return mse, self.rate_bits(latents)
+        # The context always sees the rounded latents, what the decoder has: fed noisy
+        # neighbours, the optimiser hides information in their fractional parts.
+        dists = self.model.latent_distributions(rounded)
+        coded = sum(laplace_bits(q, mu, s).sum() for q, (mu, s) in zip(rounded, dists))
+        if noise is None or self.rate_proxy == "ste":
+            return mse, coded, coded
+        noisy = sum(laplace_bits(z, mu, s).sum() for z, (mu, s) in zip(latents, dists))
+        return mse, noisy, coded
 
     def training_loss(self, step: int, fraction: float) -> torch.Tensor:
         half = fraction < self.half_share
         ste = fraction >= 1.0 - self.ste_share
-        mse, bits = self._step_terms(None if ste else self._noise(), self.half if half else self.full, half)
-        bpp = (bits.detach().item() + self.overhead_bits) / self.pixels
+        noise = None if ste else self._noise()
+        if half:
+            mse, bits, coded = self._step_terms(noise, self.half, True)
+        elif len(self.band_rows) == 1:
+            mse, bits, coded = self._step_terms(noise, self.full, False)
+        else:
+            r0, r1 = self.band_rows[step % len(self.band_rows)]
+            mse, bits, coded = self._step_terms(noise, self.full[r0 * self.width : r1 * self.width], False, (r0, r1))
+        # Steer by the rate the coder will spend (the rounded latents'): the noisy proxy
+        # overestimates sparse latents' rate about 2x and would drive lambda far too high.
+        bpp = (coded.detach().item() + self.overhead_bits) / self.pixels
         self.last_bpp = bpp
-        if self.target_bpp is not None:
+        if self.target_bpp is not None and fraction >= self.feedback_start:
             # Multiplicative feedback on lambda: too many bits -> weigh rate more, and back.
-            self.lam *= math.exp(self.feedback * max(-1.0, min(1.0, bpp / self.target_bpp - 1.0)))
+            # Bounded to 30x either way of the start: a target the weights alone overshoot (a
+            # tiny image) would otherwise drive lambda up until every latent is zero.
+            # Lowered three times as fast as raised: the rate lags lambda by a hundred steps or
+            # more, and latents pushed to zero by too high a lambda late in a fit never return.
+            error = max(-1.0, min(1.0, bpp / self.target_bpp - 1.0))
+            lam = self.lam * math.exp(self.feedback * error * (1.0 if error > 0 else 3.0))
+            self.lam = min(30.0 * self.initial_lam, max(self.initial_lam / 30.0, lam))
         return mse + self.lam * bits / self.pixels
 
     @torch.no_grad()

@@ -1,8 +1,8 @@
 """Every released format version stays decodable: golden files and the hashes they decode to.
 
 The v1.1 files of the point families and audio were written by inrcodec 0.1.0 with
-``encode_image("tests/data/golden_source.png", EncodeOptions(bpp=6, steps=200, seed=11))`` (and
-``model="fourier", depth=2, width=8``), and ``encode_audio`` of a 0.1 s stereo tone at 8 kHz
+``encode_image("tests/data/golden_source.png", EncodeOptions(model="siren", bpp=6, steps=200,
+seed=11))`` (and ``model="fourier", depth=2, width=8``; and ``model="grid"`` for the latent grid), and ``encode_audio`` of a 0.1 s stereo tone at 8 kHz
 (``kbps=48, segment=0.05, steps=200, seed=11``); they are never rewritten.
 """
 
@@ -30,6 +30,10 @@ GOLDEN = {
     "golden_v1_1_fourier.inr": (
         "e437ab30d7e6d8a2679b00174e206a345e63249171d36251b03ba2d940c146a6",
         "ab32a3bd3044075e78333216fc8acde378cc82871f0227b1793c3401b05fd92b",
+    ),
+    "golden_v1_1_grid.inr": (
+        "2beba3efe77cf19fe5afac6cf453580653b8447e634e15ec9eef51f950822ccc",
+        "ab2e9e32b7843b78d66ca630aa7ca57b01dbb7afd010bb5d7d4b7d077d9cf22f",
     ),
     "golden_v1_1_segments.inr": (
         "9656fbdc9a9aeca2b0f61980988c908a4927536cfbb2ba00882fd689b5856d06",

@@ -54,3 +54,47 @@ def test_non_inr_files_are_left_to_other_plugins(tmp_path):
     bad.write_bytes(b"\x89INR" + b"\x00" * 20)
     with pytest.raises(Exception):
         Image.open(bad)
+
+
+def test_thumbnail_with_a_real_reduction_matches_the_full_decode(tmp_path):
+    # draft() must return the original's box in the *reduced* image, or resize reads outside it
+    path = tmp_path / "big.inr"
+    path.write_bytes(inrcodec.encode(smooth_image(80, 120), bpp=6.0, steps=30))
+    im = Image.open(path)
+    im.thumbnail((20, 20))
+    assert im.size == (20, 13)
+    full = Image.fromarray(inrcodec.decode(path)).resize(im.size, Image.Resampling.LANCZOS)
+    assert np.abs(np.asarray(im, dtype=int) - np.asarray(full, dtype=int)).mean() < 3
+
+
+def test_sixteen_bit_gray_opens_as_i16_and_saves_through_the_writer(tmp_path):
+    gray = (np.arange(12 * 16).reshape(12, 16) * 300).astype(np.uint16)
+    Image.fromarray(gray).save(tmp_path / "g.inr", bpp=8.0, steps=20, model="siren")  # the .inr writer
+    im = Image.open(tmp_path / "g.inr")
+    assert (im.mode, im.size, im.info["inr_model"]) == ("I;16", (16, 12), "siren")
+    np.testing.assert_array_equal(np.asarray(im), inrcodec.decode(tmp_path / "g.inr")[:, :, 0])
+    with pytest.raises(OSError, match="cannot write mode P"):
+        Image.fromarray(smooth_image()).convert("P").save(tmp_path / "p.inr")
+
+
+def test_loading_releases_the_file(inr_file):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        im = Image.open(inr_file)
+        im.load()
+        assert im.fp is None
+
+
+def test_open_size_options_are_checked(inr_file):
+    from inrcodec.errors import OptionError
+
+    with pytest.raises(OptionError, match="not both"):
+        inr_pillow.open(inr_file, size=(10, 10), scale=2)
+    with pytest.raises(OptionError, match="positive"):
+        inr_pillow.open(inr_file, scale=0)
+    im = inr_pillow.open(inr_file)
+    im.load()
+    with pytest.raises(OptionError, match="already decoded"):
+        im.decode_at(5, 5)

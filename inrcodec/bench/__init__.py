@@ -4,7 +4,7 @@
 
 - :mod:`.codecs`: the small codec interface and the registry of names (``inr`` in :mod:`.inr`,
   the Pillow codecs in :mod:`.classical`);
-- :mod:`.harness`: tasks, caching (:mod:`.cache`), executors (:mod:`.executors`), outputs
+- :mod:`.harness`: tasks, caching (:mod:`.cache`), executors (:mod:`inrcodec.executors`), outputs
   (:mod:`.report`);
 - :mod:`.bdrate`: Bjøntegaard delta rate and PSNR;
 - :mod:`.plot` and :mod:`.published`: RD and encode-time plots over published reference curves;

@@ -1,7 +1,7 @@
 """Audio rate-distortion benchmark: inrcodec against MP3 and Opus written by libsndfile (issue #4).
 
 The image harness (:mod:`.harness`) is built around pixels, bpp and Pillow codecs; audio reuses
-its row cache (:mod:`.cache`), executors (:mod:`.executors`), machine description
+its row cache (:mod:`.cache`), executors (:mod:`inrcodec.executors`), machine description
 (:mod:`.machine`) and JSON writer (:mod:`.report`), and adds here what audio needs:
 
 - clips: files (any format libsndfile reads) and :func:`synth_plucks`, a documented synthetic
@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import InputError, OptionError, OutputError
 from ..io.files import atomic_output, write_bytes_atomic
 from .cache import ROWS_FILE, RowCache, task_key
-from .executors import make_executor
+from ..executors import make_executor
 from .machine import machine_info
 from .report import write_json
 

@@ -6,6 +6,7 @@ problem a user can cause is an :class:`~inrcodec.errors.InrError` with a one-lin
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 import time
@@ -18,7 +19,7 @@ from ..errors import OutputError
 from ..io.files import write_bytes_atomic
 from .cache import ROWS_FILE, RowCache, task_key
 from .codecs import Codec, CodecSpec, codec_class
-from .executors import Executor, make_executor, threads_per_job
+from ..executors import Executor, make_executor, threads_per_job
 from .images import BenchImage, load_images
 from .inr import require_inr_api
 from .machine import machine_info
@@ -56,7 +57,9 @@ class BenchConfig:
     #: per codec name, the settings to run instead of the codec's default sweep
     settings: Mapping[str, Sequence[float]] = field(default_factory=dict)
     jobs: int = 1
-    threads: int | None = None  # per job; default max(1, cores // jobs)
+    threads: int | None = None  # per job; default max(1, cores // jobs), or 1 on Ray
+    executor: str = "local"  # "local" (--jobs processes) or "ray" (tasks on a Ray cluster)
+    address: str | None = None  # the Ray cluster's address; None starts a local instance
     max_images: int | None = None
     image_names: tuple[str, ...] = ()
     crop: int | None = None
@@ -180,21 +183,27 @@ def run_benchmark(
     published = (
         load_published(tuple(config.published), config.published_dir) if config.plots else []
     )
+    threads = config.threads or (1 if config.executor == "ray" else threads_per_job(config.jobs))
+    device = _device(config.codecs)
+    gpus = 1 if device.startswith("cuda") else 0  # a Ray task asks for a GPU when it fits on one
+    # Made before any output is written, so a missing Ray fails first.
+    pool = executor or make_executor(config.jobs, threads, kind=config.executor, address=config.address, gpus=gpus)
     _prepare_output(config.output)
-    threads = config.threads or threads_per_job(config.jobs)
     cache = RowCache(config.output)
     tasks = plan_tasks(images, config.codecs, config, threads)
     pending = [t for t in tasks if not _is_cached(cache, t)]
     _append_command(config.output / COMMAND_TXT, config.command)
-    machine = machine_info(config.jobs, threads, _device(config.codecs))
+    machine = machine_info(config.jobs, threads, device)
+    machine["executor"] = config.executor
     write_json(config.output / MACHINE_JSON, machine)
 
     started = time.perf_counter()
     cached = len(tasks) - len(pending)
-    eta = _Eta(pending, config.jobs)
-    with executor or make_executor(config.jobs, threads) as pool:
-        for done, row in enumerate(pool.map_unordered(run_task, pending), start=cached + 1):
-            row["cpu"] = machine["cpu"]
+    # With everything cached there is nothing to start (a Ray instance takes seconds).
+    with pool if pending else contextlib.nullcontext(pool):
+        eta = _Eta(pending, pool.jobs)  # a Ray pool knows its parallelism once connected
+        for done, row in enumerate(pool.map_unordered(run_task, pending) if pending else (), start=cached + 1):
+            row.setdefault("cpu", machine["cpu"])  # a Ray worker names its own machine's CPU
             cache.add(row)
             remaining = eta.finished(row["variant"], row["task_s"])
             if progress is not None:

@@ -1,7 +1,7 @@
 """inrcodec itself behind the benchmark's :class:`~.codecs.Codec` interface.
 
-The setting is the target bpp. Every other argument of :func:`inrcodec.encode` (``time``,
-``steps``, ``seed``, ``device`` and any extra ``--inr-opt key=value``) is a codec option: passed
+The setting is the target bpp. Every other argument of :func:`inrcodec.encode` (``effort``,
+``time``, ``steps``, ``seed``, ``device`` and any extra ``--inr-opt key=value``) is a codec option: passed
 through unchanged and part of the cache key, so a changed option never reuses old rows.
 """
 
@@ -16,7 +16,7 @@ from ..errors import OptionError
 from .codecs import Codec
 
 #: the options :func:`inrcodec.encode` takes by name, with the benchmark's defaults
-DEFAULT_OPTIONS: dict[str, Any] = {"time": 60.0, "steps": None, "seed": 0, "device": "cpu"}
+DEFAULT_OPTIONS: dict[str, Any] = {"effort": "default", "time": None, "steps": None, "seed": 0, "device": "cpu"}
 
 
 def inr_api_available() -> bool:
@@ -78,11 +78,18 @@ class InrCodec(Codec):
         return f"inrcodec {version}"
 
     def variant(self) -> str:
-        # Name the variant after what differs from the defaults, plus the time budget that
-        # decides the result most, so 'inr-t60' and 'inr-t300' sit side by side in one folder.
-        parts = [self.name, f"t{_short(self.options.get('time'))}"]
+        # Name the variant after the budget that decides the result most (the effort, or the
+        # time or steps that replace it), plus what else differs from the defaults, so that
+        # 'inr-default', 'inr-high' and 'inr-t60' sit side by side in one folder.
+        if self.options.get("steps") is not None:
+            budget = f"s{self.options['steps']}"
+        elif self.options.get("time") is not None:
+            budget = f"t{_short(self.options['time'])}"
+        else:
+            budget = str(self.options.get("effort"))
+        parts = [self.name, budget]
         for key, value in sorted(self.options.items()):
-            if key == "time" or DEFAULT_OPTIONS.get(key, object()) == value:
+            if key in ("effort", "time", "steps") or DEFAULT_OPTIONS.get(key, object()) == value:
                 continue
             parts.append(f"{key}={_short(value)}")
         return "-".join(parts)

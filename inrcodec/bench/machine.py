@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .executors import available_cores
+from ..executors import available_cores
 
 
 def cpu_model() -> str:

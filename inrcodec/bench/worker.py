@@ -15,6 +15,7 @@ import numpy as np
 from .. import metrics
 from ..errors import InrError
 from .codecs import CodecSpec, match_channels
+from .machine import cpu_model
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def run_task(task: Task) -> dict[str, Any]:
         "encode_cpu_s": encode_cpu_s,
         "decode_cpu_s": decode_cpu_s,
         "threads": task.threads,
+        "cpu": cpu_model(),  # where it ran: on a Ray cluster, not necessarily this machine
         "task_s": time.perf_counter() - started,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

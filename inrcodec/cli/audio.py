@@ -37,7 +37,7 @@ def encode_audio_command(params: dict[str, Any], output: Path) -> None:
     # --omega's default (30) is the image one; audio picks omega_0 from the segment length.
     omega = params.get("omega") if _given("omega") else None
     opts = AudioEncodeOptions(
-        kbps=params.get("kbps"), size=params.get("size"), model=params["model"],
+        kbps=params.get("kbps"), size=params.get("size"), model=params["model"] or AudioEncodeOptions.model,
         steps=params.get("steps"), time=params.get("seconds"), psnr=params.get("psnr"),
         seed=params["seed"], device=params["device"], threads=params["threads"],
         quant=params["quant"], depth=params.get("depth"), width=params.get("width"), omega=omega,

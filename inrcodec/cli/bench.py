@@ -19,9 +19,11 @@ from ..bench.codecs import (
 from ..bench.datasets import DATASETS, download_dataset
 from ..bench.harness import BenchConfig, BenchOutcome, Progress, run_benchmark
 from ..bench.inr import DEFAULT_OPTIONS
+from ..codec import EFFORTS
 from ..bench.plot import METRICS, load_results, plot_rd
 from ..bench.published import DEFAULT_PUBLISHED, PUBLISHED, load_published, parse_published_list
 from ..errors import InputError, OptionError
+from ..executors import EXECUTORS
 from . import invocation, main
 
 _PUBLISHED_HELP = (
@@ -43,9 +45,10 @@ def _duration(seconds: float | None) -> str:
 class ProgressBar:
     """Benchmark progress on stderr: a redrawn line on a terminal, else a line every 30 s."""
 
-    def __init__(self, width: int = 28, every_s: float = 30.0) -> None:
+    def __init__(self, width: int = 28, every_s: float = 30.0, cached_label: str = "cached") -> None:
         self.width = width
         self.every_s = every_s
+        self.cached_label = cached_label  # what the items done by an earlier run are called
         self.interactive = sys.stderr.isatty()
         self._last_line_at = 0.0
         self._drawn = False
@@ -53,7 +56,7 @@ class ProgressBar:
     def __call__(self, p: Progress) -> None:
         filled = int(self.width * p.done / max(1, p.total))
         bar = "#" * filled + "." * (self.width - filled)
-        cached = f", {p.cached} cached" if p.cached else ""
+        cached = f", {p.cached} {self.cached_label}" if p.cached else ""
         line = (
             f"[{bar}] {p.done}/{p.total}{cached}  elapsed {_duration(p.elapsed_s)}  "
             f"ETA {_duration(p.eta_s)}  {p.last}"
@@ -88,14 +91,15 @@ def _parse_settings(pairs: Sequence[str], codecs: Sequence[str]) -> dict[str, li
 
 
 def _inr_options(
-    time_budget: float, steps: int | None, seed: int, device: str, extra: Sequence[str]
+    effort: str, time_budget: float | None, steps: int | None, seed: int, device: str, extra: Sequence[str]
 ) -> dict:
-    if time_budget <= 0:
+    if time_budget is not None and time_budget <= 0:
         raise OptionError(f"--time must be positive, got {time_budget:g}")
     if steps is not None and steps < 1:
         raise OptionError(f"--steps must be at least 1, got {steps}")
     options = {
         **DEFAULT_OPTIONS,
+        "effort": effort,
         "time": time_budget,
         "steps": steps,
         "seed": seed,
@@ -168,14 +172,14 @@ def _print_summary(outcome: BenchOutcome) -> None:
     help="inr: comma-separated target bits per pixel.",
 )
 @click.option(
-    "--time",
-    "time_budget",
-    type=float,
-    default=DEFAULT_OPTIONS["time"],
+    "--effort",
+    type=click.Choice(list(EFFORTS)),
+    default=DEFAULT_OPTIONS["effort"],
     show_default=True,
-    help="inr: encode time budget per image, seconds.",
+    help="inr: encode effort preset (see inrcodec encode --help).",
 )
-@click.option("--steps", type=int, default=None, help="inr: number of training steps.")
+@click.option("--time", "time_budget", type=float, default=None, help="inr: encode time budget per image, seconds, instead.")
+@click.option("--steps", type=int, default=None, help="inr: number of training steps instead.")
 @click.option(
     "--inr-opt",
     "inr_opts",
@@ -203,7 +207,19 @@ def _print_summary(outcome: BenchOutcome) -> None:
     "--threads",
     type=click.IntRange(min=1),
     default=None,
-    help="Torch threads per job.  [default: max(1, cores // jobs)]",
+    help="Torch threads per job.  [default: max(1, cores // jobs); 1 on Ray]",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default="local",
+    show_default=True,
+    help='Run the tasks here (--jobs processes) or on a Ray cluster (pip install "inrcodec[ray]").',
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray: the cluster's address ('auto', 'ray://host:10001'); none starts a local Ray instance.",
 )
 @click.option(
     "--images",
@@ -258,6 +274,7 @@ def bench(
     output,
     codec_list,
     bpp_list,
+    effort,
     time_budget,
     steps,
     inr_opts,
@@ -265,6 +282,8 @@ def bench(
     settings_opts,
     jobs,
     threads,
+    executor,
+    address,
     max_images,
     names,
     crop,
@@ -289,7 +308,7 @@ def bench(
     for name in codec_names:
         if name == "inr":
             settings["inr"] = parse_number_list(bpp_list, "--bpp")
-            specs.append(CodecSpec("inr", _inr_options(time_budget, steps, seed, device, inr_opts)))
+            specs.append(CodecSpec("inr", _inr_options(effort, time_budget, steps, seed, device, inr_opts)))
         else:
             specs.append(CodecSpec(name))
     published = parse_published_list(published_list)
@@ -300,6 +319,8 @@ def bench(
         settings=settings,
         jobs=jobs,
         threads=threads,
+        executor=executor,
+        address=address,
         max_images=max_images,
         image_names=tuple(n.strip() for n in names.split(",") if n.strip()) if names else (),
         crop=crop,

@@ -18,6 +18,7 @@ from ..io.files import check_output_path, write_bytes_atomic
 from ..io.audio import is_audio_path
 from ..io.image import image_format_for, read_image, write_image
 from . import main
+from .batch import batch_options, decode_batch_command, encode_batch_command, is_batch, refuse_batch_options
 
 
 class ProgressLine:
@@ -104,14 +105,17 @@ def limit_options(command):
 
 
 @main.command()
-@click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("input", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output .inr file [INPUT with .inr].")
 @click.option("--bpp", type=float, help="Target bits per pixel (default 0.3).")
 @click.option("--size", help="Target file size instead, e.g. 20KB.")
 @click.option("--kbps", type=float, help="Audio: target kbit/s.")
-@click.option("--model", default="siren", show_default=True, help="Model family: siren or fourier.")
-@click.option("--steps", type=int, help="Fit for this many steps (deterministic).")
-@click.option("--time", "seconds", type=float, help="Fit for this many seconds [60].")
+@click.option("--model", help="Model family: grid (latent grids + tiny MLP), siren or fourier.  "
+                              "[default: grid for images, siren for audio]")
+@click.option("--effort", type=click.Choice(list(codec.EFFORTS)), default="default", show_default=True,
+              help="Image encode effort: grid steps fast 400, default 1200, high 3000, max 8000 (siren: 20, 60, 300, 1200 s).")
+@click.option("--steps", type=int, help="Fit for this many steps instead (deterministic).")
+@click.option("--time", "seconds", type=float, help="Fit for this many seconds instead.")
 @click.option("--psnr", type=float, help="Stop early once this PSNR (dB) is reached.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
@@ -124,12 +128,23 @@ def limit_options(command):
 @click.option("--max-pixels", type=int, help="Refuse inputs with more pixels than this.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the fit's state here every 10 s; rerun the same command to resume.")
+@batch_options
+@click.option("--stack", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch: fit up to this many same-size images together in each job (siren, fourier).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
-def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, seed, device, threads,
-           quant, depth, width, omega, max_pixels, checkpoint, as_json, quiet):  # fmt: skip
-    """Encode an image or audio file into an .inr file."""
+def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, psnr, seed, device, threads,
+           quant, depth, width, omega, max_pixels, checkpoint, as_json, quiet, **batch):  # fmt: skip
+    """Encode an image or audio file into an .inr file.
+
+    Several images, or -d FOLDER, make a batch: FOLDER/<stem>.inr for each, skipping outputs
+    already done, a summary table at the end, and a non-zero exit if any file failed.
+    """
+    if is_batch(ctx.params):
+        return encode_batch_command(ctx.params)
+    refuse_batch_options(ctx)
+    input = ctx.params["input"] = input[0]
     output = output or input.with_suffix(".inr")
     check_output_path(output, protect=[input])
     if checkpoint is not None:
@@ -142,7 +157,7 @@ def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, see
         raise OptionError("--kbps is for audio; use --bpp or --size for images")
     limits = limits_from(max_pixels)
     img = read_image(input, limits.max_input_pixels)
-    opts = EncodeOptions(bpp=bpp, size=size, model=model, steps=steps, time=seconds, psnr=psnr,
+    opts = EncodeOptions(bpp=bpp, size=size, model=model or EncodeOptions.model, effort=effort, steps=steps, time=seconds, psnr=psnr,
                          seed=seed, device=device, threads=threads, quant=quant, depth=depth,
                          width=width, omega=omega, checkpoint=checkpoint)  # fmt: skip
     bar = ProgressLine(enabled=not quiet)
@@ -170,8 +185,8 @@ def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, see
 
 
 @main.command()
-@click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+@click.argument("input", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output image; the format follows the extension (.png, .jpg, .tif, ...).")
 @click.option("--scale", type=float, help="Decode at this multiple of the stored size.")
 @click.option("--width", type=int, help="Output width (height follows the aspect ratio unless given).")
@@ -180,11 +195,24 @@ def encode(ctx, input, output, bpp, size, kbps, model, steps, seconds, psnr, see
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", type=int, help="Torch threads for decoding [torch default].")
 @limit_options
+@batch_options
+@click.option("--format", "fmt", default="png", show_default=True, help="Batch: the output images' extension.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
+@click.option("--quiet", is_flag=True, help="Batch: no progress bar on stderr.")
 @click.pass_context
 def decode(ctx, input, output, scale, width, height, rate, device, threads, max_pixels, max_params, max_memory,
-           max_work, as_json):  # fmt: skip
-    """Decode an .inr file to an image at any resolution, or to audio at any sample rate."""
+           max_work, as_json, **batch):  # fmt: skip
+    """Decode an .inr file to an image at any resolution, or to audio at any sample rate.
+
+    Several inputs, or -d FOLDER, make a batch of images: FOLDER/<stem>.<format> for each,
+    skipping outputs already done, with a summary table and a non-zero exit if any file failed.
+    """
+    if is_batch(ctx.params):
+        return decode_batch_command(ctx.params)
+    refuse_batch_options(ctx)
+    input = ctx.params["input"] = input[0]
+    if output is None:
+        raise OptionError("give -o OUTPUT (or -d FOLDER to decode into a folder)")
     if codec.peek_modality(input) == "audio":
         from .audio import decode_audio_command
 
@@ -227,7 +255,7 @@ def info(input, as_json):
               default=Path("inrcodec-demo"), show_default=True)
 @click.option("--bpp", type=float, default=0.3, show_default=True)
 @click.option("--time", "seconds", type=float, help="Encode time budget in seconds [default effort].")
-@click.option("--model", default="siren", show_default=True)
+@click.option("--model", default="grid", show_default=True)
 def demo(output_dir, bpp, seconds, model):
     """Encode scikit-image's astronaut, then decode it at 1x and 4x, with a side-by-side figure."""
     from ..demo import run_demo

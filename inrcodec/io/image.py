@@ -130,6 +130,30 @@ def read_image(source: str | os.PathLike | np.ndarray, max_pixels: int = DEFAULT
         return Image(*_normalise_mode(im, path, notices), notices)
 
 
+#: EXIF orientations that turn the picture a quarter turn (read_image applies them)
+_QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) of the image :func:`read_image` would return for a file, from its header
+    alone (cheap: no pixels are decoded); an InputError if Pillow cannot identify it."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    path = check_input_file(path, "image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(path) as im:
+                width, height = im.size
+                orientation = im.getexif().get(0x0112, 1)
+    except PILImage.DecompressionBombError as e:
+        raise LimitError(f"image too large: {path} ({e})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"cannot read image {path}: {e}") from None
+    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+
+
 def _normalise_mode(im, path: Path, notices: list[str]) -> tuple[np.ndarray, str]:
     mode = im.mode
     if mode in MODES:

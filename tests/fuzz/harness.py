@@ -31,12 +31,23 @@ FUZZ_LIMITS = Limits(
 )
 
 
+#: the other output sizes and sample rates a file is decoded at, as multiples of the stored ones
+_SCALES = (0.5, 1.5, 0.3, 2.25)
+
+
 def decode_any(data: bytes, limits: Limits = FUZZ_LIMITS) -> np.ndarray:
-    """Decode an .inr file (image or audio) as ``inrcodec info`` then ``inrcodec decode`` would."""
+    """Decode an .inr file (image or audio) as ``inrcodec info`` then ``inrcodec decode`` would:
+    at the stored size or rate, then at another one picked from the file's checksum, so that the
+    resampling paths see hostile files too. Returns the stored-size decoding."""
     codec.describe(data, limits)
+    other = _SCALES[zlib.crc32(data) % len(_SCALES)]
     if codec.peek_modality(data, limits) == "image":
-        return codec.decode_image(data, limits=limits).pixels
-    return audio.decode_audio(data, limits=limits)[0]
+        out = codec.decode_image(data, limits=limits).pixels
+        codec.decode_image(data, scale=other, limits=limits)
+        return out
+    samples, rate = audio.decode_audio(data, limits=limits)
+    audio.decode_audio(data, min(container.MAX_RATE, max(1, round(rate * other))), limits=limits)
+    return samples
 
 
 def check_outcome(data: bytes, limits: Limits = FUZZ_LIMITS) -> str:

@@ -1,0 +1,84 @@
+"""Markdown tables for docs/results.md from the benchmark's rows.jsonl files.
+
+    python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl            # effort table
+    python benchmarks/results_tables.py benchmarks/results/siren_baseline/rows.jsonl --per-image
+
+Every figure comes from the rows the harness wrote: bpp from the real file size, PSNR of the
+8-bit decoded output, wall and CPU seconds as measured. JPEG "at the same bpp" interpolates
+PSNR linearly in log(bpp) between the two Pillow JPEG settings around the file's bpp, on the
+same image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def jpeg_at(rows: list[dict], image: str, bpp: float) -> float | None:
+    points = sorted((r["bpp"], r["psnr_rgb"]) for r in rows if r["variant"] == "jpeg" and r["image"] == image)
+    for (b0, p0), (b1, p1) in zip(points, points[1:]):
+        if b0 <= bpp <= b1:
+            t = (math.log(bpp) - math.log(b0)) / (math.log(b1) - math.log(b0))
+            return p0 + t * (p1 - p0)
+    return None
+
+
+def effort_table(rows: list[dict]) -> str:
+    groups: dict[tuple[str, float], list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["family"] == "inr":
+            groups[(r["variant"], r["setting"])].append(r)
+    lines = [
+        "| variant | target bpp | images | mean bpp | bpp off target: min / max | within ±10 % | mean PSNR dB | "
+        "encode s (wall, mean / max) | encode CPU s (mean) | decode s (mean) |",
+        "|---|---:|---:|---:|---|---:|---:|---|---:|---:|",
+    ]
+    for (variant, target), group in sorted(groups.items()):
+        off = [100 * (r["bpp"] / target - 1) for r in group]
+        within = sum(abs(o) <= 10 for o in off)
+        lines.append(
+            f"| {variant} | {target:g} | {len(group)} | {statistics.mean(r['bpp'] for r in group):.3f} | "
+            f"{min(off):+.1f} % / {max(off):+.1f} % | {within}/{len(group)} | "
+            f"{statistics.mean(r['psnr_rgb'] for r in group):.2f} | "
+            f"{statistics.mean(r['encode_s'] for r in group):.0f} / {max(r['encode_s'] for r in group):.0f} | "
+            f"{statistics.mean(r['encode_cpu_s'] for r in group):.0f} | "
+            f"{statistics.mean(r['decode_s'] for r in group):.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def per_image_table(rows: list[dict]) -> str:
+    lines = [
+        "| variant | image | target bpp | real bpp | PSNR dB | JPEG PSNR at that bpp | encode s | decode s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in sorted((r for r in rows if r["family"] == "inr"), key=lambda r: (r["variant"], r["image"], r["setting"])):
+        jpeg = jpeg_at(rows, r["image"], r["bpp"])
+        jpeg_text = f"{jpeg:.2f}" if jpeg is not None else "below JPEG's smallest file"
+        lines.append(
+            f"| {r['variant']} | {r['image']} | {r['setting']:g} | {r['bpp']:.3f} | {r['psnr_rgb']:.2f} | "
+            f"{jpeg_text} | {r['encode_s']:.0f} | {r['decode_s']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", type=Path)
+    parser.add_argument("--per-image", action="store_true")
+    args = parser.parse_args()
+    rows = load(args.rows)
+    print(per_image_table(rows) if args.per_image else effort_table(rows))
+
+
+if __name__ == "__main__":
+    main()
