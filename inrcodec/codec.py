@@ -120,6 +120,8 @@ class EncodeOptions:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise OptionError(f"{name} must be at least 1, got {v}")
+        if self.model == "grid" and self.quant != "int":
+            raise OptionError("--quant fp16 is for the coordinate networks (siren, fourier), not the grid")
         if self.effort not in EFFORTS:
             raise OptionError(f"effort must be one of {', '.join(EFFORTS)}, got '{self.effort}'")
         family_by_name(self.model)
@@ -395,10 +397,11 @@ def finish_encode(img: Image, data: bytes, target: RateTarget, steps: int, secon
     decoded = decode_image(data, limits=limits).pixels
     notices = list(notices)
     if abs(len(data) / target.bytes - 1) > 0.10:
-        notices.append(
-            f"file is {len(data)} bytes against a target of {target.bytes:.0f} "
-            f"({'the smallest this model can be' if len(data) > target.bytes else 'the largest useful'})"
-        )
+        # Said neutrally: a point model misses when it is at its smallest or largest useful
+        # size, the latent grid when its rate control did not settle in the budget.
+        off = 100 * (len(data) / target.bytes - 1)
+        notices.append(f"file is {len(data)} bytes, {abs(off):.0f} % {'over' if off > 0 else 'under'} "
+                       f"the target of {target.bytes:.0f}")
     return EncodeResult(data, psnr_metric(img.pixels, decoded), steps, seconds, notices)
 
 

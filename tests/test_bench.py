@@ -396,9 +396,9 @@ def test_inr_runs_through_the_harness_with_extra_options(two_images, tmp_path):
     ]
     first = bench(*args)
     assert first.exit_code == 0, first.output
-    data = json.loads((out / "inr-t5-steps=10.json").read_text())
+    data = json.loads((out / "inr-s10-t5.json").read_text())
     assert data["meta"]["family"] == "inr" and len(data["results"]["bpp"]) == 2
-    assert set(json.loads((out / "bdrate.json").read_text())["per_image"]) == {"inr-t5-steps=10"}
+    assert set(json.loads((out / "bdrate.json").read_text())["per_image"]) == {"inr-s10-t5"}
     # A changed pass-through option is a different variant with its own cache keys.
     second = bench(*args, "--inr-opt", "seed=1")
     assert second.exit_code == 0, second.output

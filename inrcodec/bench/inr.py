@@ -81,13 +81,12 @@ class InrCodec(Codec):
         # Name the variant after the budget that decides the result most (the effort, or the
         # time or steps that replace it), plus what else differs from the defaults, so that
         # 'inr-default', 'inr-high' and 'inr-t60' sit side by side in one folder.
+        budget = []
         if self.options.get("steps") is not None:
-            budget = f"s{self.options['steps']}"
-        elif self.options.get("time") is not None:
-            budget = f"t{_short(self.options['time'])}"
-        else:
-            budget = str(self.options.get("effort"))
-        parts = [self.name, budget]
+            budget.append(f"s{self.options['steps']}")
+        if self.options.get("time") is not None:
+            budget.append(f"t{_short(self.options['time'])}")
+        parts = [self.name, *(budget or [str(self.options.get("effort"))])]
         for key, value in sorted(self.options.items()):
             if key in ("effort", "time", "steps") or DEFAULT_OPTIONS.get(key, object()) == value:
                 continue

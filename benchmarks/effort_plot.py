@@ -1,0 +1,55 @@
+"""PSNR against encode seconds for each --effort level, from the benchmark's rows.
+
+    python benchmarks/effort_plot.py benchmarks/results/kodak/rows.jsonl \
+        benchmarks/results/kodak_high/rows.jsonl --bpp 0.3 -o benchmarks/results/kodak/effort.png
+
+One marker per image encoded at the target ``--bpp`` (the real bpp is in the rows), one colour
+per effort (the inr variants: inr-fast, inr-default, inr-high, ...), with each effort's mean;
+x is the wall-clock encode time, as the harness measured it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="+", type=Path)
+    parser.add_argument("--bpp", type=float, default=0.3)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args()
+    by_variant: dict[str, list[dict]] = defaultdict(list)
+    for path in args.rows:
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if row["family"] == "inr" and abs(row["setting"] - args.bpp) < 1e-9:
+                by_variant[row["variant"]].append(row)
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
+    for variant, rows in sorted(by_variant.items(), key=lambda kv: statistics.mean(r["encode_s"] for r in kv[1])):
+        xs = [r["encode_s"] for r in rows]
+        ys = [r["psnr_rgb"] for r in rows]
+        points = ax.scatter(xs, ys, s=12, alpha=0.5, label=f"{variant} ({len(rows)} images)")
+        ax.scatter([statistics.mean(xs)], [statistics.mean(ys)], s=90, marker="*", color=points.get_facecolor()[0])
+    ax.set_xscale("log")
+    ax.set_xlabel("encode time per image [s] (wall clock, 2-core machine, one thread per job)")
+    ax.set_ylabel("PSNR-RGB [dB]")
+    ax.set_title(f"Kodak, target {args.bpp:g} bpp: quality against encode time per effort (stars: means)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.output)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
