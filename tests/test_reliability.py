@@ -88,7 +88,10 @@ def test_a_signal_mid_fit_stops_within_two_seconds_and_leaves_nothing(tmp_path, 
     Image.fromarray(smooth_image(96, 96)).save(src)
     cmd = [sys.executable, "-m", "inrcodec", "encode", str(src), "-o", str(tmp_path / "out.inr"),
            "--time", "120", "--model", model]  # fmt: skip
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    # A runner started in the background (CI scripts often are) ignores SIGINT, and a child
+    # inherits that: give the encoder the default disposition, as a terminal would.
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     try:
         first = _wait_for_line(proc.stderr, 120)  # the first progress line: the fit is running
         assert "step" in first, first
