@@ -11,12 +11,13 @@ x is the wall-clock encode time, as the harness measured it.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
+
+from inrcodec.bench.cache import RowCache
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -30,8 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     by_variant: dict[str, list[dict]] = defaultdict(list)
     for path in args.rows:
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
+        for row in RowCache(path.parent).rows():
             if row["family"] == "inr" and abs(row["setting"] - args.bpp) < 1e-9:
                 by_variant[row["variant"]].append(row)
     fig, ax = plt.subplots(figsize=(7, 5), dpi=120)

@@ -12,15 +12,17 @@ same image.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from inrcodec.bench.cache import RowCache
+
 
 def load(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The rows of a results folder's rows.jsonl, read as the harness's cache reads them."""
+    return RowCache(path.parent).rows()
 
 
 def jpeg_at(rows: list[dict], image: str, bpp: float) -> float | None:

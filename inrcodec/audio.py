@@ -366,7 +366,6 @@ class AudioDecoding:
                 yield np.clip(self._sample(t), -1, 1).astype(np.float32)
             return
         k = oversampling(s.rate, self.rate)
-        fine_rate = k * self.rate
         h = resampling_kernel(s.rate, self.rate)
         half = len(h) // 2
         per_block = max(1, EVAL_CHUNK // k)

@@ -44,9 +44,9 @@ from .codec import (
     resolve_device,
 )
 from .container import ImageFields
-from .errors import InrError, OptionError, OutputError
+from .errors import InrError, OptionError
 from .executors import Executor, RayExecutor, make_executor
-from .io.files import write_bytes_atomic
+from .io.files import make_output_folder, write_bytes_atomic
 from .io.image import Image, image_format_for, image_size, read_image, write_image
 from .models import family_by_id
 
@@ -146,15 +146,8 @@ def plan_outputs(inputs: Iterable[str | os.PathLike], folder: str | os.PathLike 
 
 
 def _make_folder(folder: str | os.PathLike | None) -> None:
-    if folder is None:
-        return
-    path = Path(folder)
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"output folder is not a directory: {path}")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot create the output folder {path}: {e.strerror}") from None
+    if folder is not None:
+        make_output_folder(folder)
 
 
 def _message(error: BaseException) -> str:

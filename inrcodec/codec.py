@@ -29,7 +29,7 @@ from .models import INR, family_by_id, family_by_name
 from .models.base import DecodeCost
 from .models.grid import GridImage
 from .rate import RateTarget, image_target, match_steps, plan_point_model
-from .tasks import EVAL_CHUNK, PointFitTask
+from .tasks import PointFitTask
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class EncodeOptions:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise OptionError(f"{name} must be at least 1, got {v}")
-        if self.model == "grid" and self.quant != "int":
+        if self.model == GridImage.name and self.quant != "int":
             raise OptionError("--quant fp16 is for the coordinate networks (siren, fourier), not the grid")
         if self.effort not in EFFORTS:
             raise OptionError(f"effort must be one of {', '.join(EFFORTS)}, got '{self.effort}'")

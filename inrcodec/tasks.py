@@ -16,6 +16,7 @@ from torch.func import functional_call
 
 from .fit import clone_state
 from .models import INR
+from .models.grid import laplace_bits
 from .quantize import fake_quantize
 
 Score = Callable[[torch.Tensor], float]
@@ -211,8 +212,6 @@ class GridFitTask:
         """MSE on [0, 1] with noisy latents (``noise``) or rounded ones (None); the bits the loss
         weighs (of the noisy latents or, with ``rate_proxy="ste"``, of the rounded ones); and the
         bits of the rounded latents, what the coder will spend."""
-        from .models.grid import laplace_bits
-
         rounded = [z + (torch.round(z) - z).detach() for z in self.model.latents]
         latents = rounded if noise is None else [z + n for z, n in zip(self.model.latents, noise)]
         pred = self._synthesize(self.model.feature_grid(latents, half=half, rows=rows))

@@ -7,16 +7,13 @@ problem a user can cause is an :class:`~inrcodec.errors.InrError` with a one-lin
 from __future__ import annotations
 
 import contextlib
-import shlex
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
-from ..io.files import write_bytes_atomic
+from ..io.files import make_output_folder, write_bytes_atomic
 from .cache import ROWS_FILE, RowCache, task_key
 from .codecs import Codec, CodecSpec, codec_class
 from ..executors import Executor, make_executor, threads_per_job
@@ -161,14 +158,6 @@ class _Eta:
         return total / self.jobs
 
 
-def _prepare_output(folder: Path) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"output is not a folder: {folder}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot create the output folder {folder}: {e.strerror}") from None
-
 
 def run_benchmark(
     config: BenchConfig,
@@ -188,7 +177,7 @@ def run_benchmark(
     gpus = 1 if device.startswith("cuda") else 0  # a Ray task asks for a GPU when it fits on one
     # Made before any output is written, so a missing Ray fails first.
     pool = executor or make_executor(config.jobs, threads, kind=config.executor, address=config.address, gpus=gpus)
-    _prepare_output(config.output)
+    make_output_folder(config.output)
     cache = RowCache(config.output)
     tasks = plan_tasks(images, config.codecs, config, threads)
     pending = [t for t in tasks if not _is_cached(cache, t)]

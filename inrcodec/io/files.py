@@ -55,6 +55,19 @@ def check_output_path(path: PathLike, protect: Iterable[PathLike] = ()) -> Path:
     return p
 
 
+def make_output_folder(path: PathLike, what: str = "output folder") -> Path:
+    """Create the folder ``path`` (and its parents) if needed; a one-line OutputError if it is a
+    file or cannot be made."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{what} is not a directory: {path}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the {what} {path}: {e.strerror}") from None
+    return path
+
+
 @contextlib.contextmanager
 def atomic_output(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Path]:
     """Yield a temporary path to write; on success it is renamed to ``path``, else removed."""
