@@ -278,8 +278,10 @@ def run(
             if fraction >= 1.0:
                 break
         multiplier = schedule(fraction)
-        for g, lr in zip(optimizer.param_groups, base_lrs):
-            g["lr"] = lr * multiplier
+        # A task may scale its groups' rates by phase (the grid slows its latents once rounded).
+        factors = task.lr_factors(fraction) if hasattr(task, "lr_factors") else [1.0] * len(base_lrs)
+        for g, lr, factor in zip(optimizer.param_groups, base_lrs, factors):
+            g["lr"] = lr * multiplier * factor
         optimizer.zero_grad(set_to_none=True)
         loss = task.training_loss(step, fraction)
         if not torch.isfinite(loss):

@@ -49,12 +49,21 @@ class GridConfig:
     half_share: float = 0.0  # share of the fit at half resolution (superseded by bands)
     ste_share: float = 0.15
     bf16: bool = True
-    rate_proxy: str = "noise"  # rate term of the loss: noisy latents ("noise") or rounded ("ste")
+    # Rate term: "split" weighs the noisy latents' bits under an entropy model that learns the
+    # rounded latents (what the coder sees); "noise" lets that model learn the noisy ones too,
+    # which put the rate it reports far from the file's and sent lambda astray (docs/grid.md).
+    rate_proxy: str = "split"
+    # Once rounded, the latents move at this share of their learning rate: the synthesis adapts
+    # to the integers while the rate, steered to the target under noise, stays near it.
+    ste_latent_lr: float = 0.1
     bands: int = 4  # full-resolution steps fit one of this many bands of rows, in turn
     # Rate control: lambda is held for the first ``feedback_start`` of the fit (while the entropy
-    # model learns the latents' scales, the rate says little), then steered by this gain per step.
+    # model learns the latents' scales, the rate says little), then steered by this gain per step,
+    # on the error plus ``damping`` steps of its trend (lowered ``feedback_down`` times as fast).
     feedback: float = 0.01
     feedback_start: float = 0.1
+    feedback_down: float = 1.0
+    damping: float = 100.0
     decay_start: float = 0.5  # learning rates hold until this share of the fit, then decay (cosine)
 
 
@@ -104,8 +113,10 @@ def fit_grid(
         overhead_bits=overhead_bits(model),
         lr_latents=config.lr_latents, lr_synthesis=config.lr_synthesis, lr_context=config.lr_context,
         half_share=config.half_share, ste_share=config.ste_share, bf16=config.bf16, rate_proxy=config.rate_proxy,
+        ste_latent_lr=config.ste_latent_lr,
         bands=config.bands, feedback=config.feedback,
-        feedback_start=config.feedback_start, generator=g,
+        feedback_start=config.feedback_start, feedback_down=config.feedback_down, damping=config.damping,
+        generator=g,
     )  # fmt: skip
     result = run(
         task, budget, schedule=Schedule(warmup=0.0, decay_start=config.decay_start, final=0.0),

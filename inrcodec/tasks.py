@@ -132,7 +132,10 @@ class GridFitTask:
       coarse levels arrive at full resolution already fitted.
     - The latents see uniform noise in [-1/2, 1/2] (a differentiable stand-in for rounding) until
       the last ``ste_share``, then straight-through rounding, so the end of the fit is tuned to the
-      integers the file stores.
+      integers the file stores; there the latents move ``ste_latent_lr`` times as fast.
+    - The rate term (``rate_proxy``): "noise" is the noisy latents' bits; "split" gives the
+      latents that gradient through a frozen entropy model, and trains the entropy model on the
+      rounded latents alone; "ste" uses the rounded latents' bits throughout.
     - ``lam`` weighs bits per pixel against MSE on [0, 1]. With a ``target_bpp`` it is steered
       toward the target by multiplicative feedback every step.
     """
@@ -153,9 +156,12 @@ class GridFitTask:
         ste_share: float = 0.15,
         feedback: float = 0.02,
         feedback_start: float = 0.0,
+        feedback_down: float = 3.0,
+        damping: float = 0.0,
         bf16: bool = False,
         compile: bool = False,
         rate_proxy: str = "noise",
+        ste_latent_lr: float = 1.0,
         bands: int = 1,
         generator: torch.Generator | None = None,
     ) -> None:
@@ -175,8 +181,11 @@ class GridFitTask:
         self.lrs = (lr_latents, lr_synthesis, lr_context)
         self.half_share, self.ste_share = half_share, ste_share
         self.feedback, self.feedback_start = feedback, feedback_start
+        self.feedback_down, self.damping = feedback_down, damping
+        self.last_error, self.trend = math.nan, 0.0
         self.bf16 = bf16
         self.rate_proxy = rate_proxy
+        self.ste_latent_lr = ste_latent_lr
         # Full-resolution steps see one band of rows at a time, in turn: the last 2x upsampling
         # and the synthesis (most of a full step's cost) shrink by the number of bands.
         self.band_rows = [(k * h // bands, (k + 1) * h // bands) for k in range(max(1, min(bands, h)))]
@@ -195,6 +204,11 @@ class GridFitTask:
             {"params": [p for _, p in m.context_tensors()], "lr": self.lrs[2]},
         ]
 
+    def lr_factors(self, fraction: float) -> list[float]:
+        """Per parameter group: the latents move ``ste_latent_lr`` times as fast once rounded."""
+        ste = fraction >= 1.0 - self.ste_share
+        return [self.ste_latent_lr if ste else 1.0, 1.0, 1.0]
+
     def _noise(self) -> list[torch.Tensor]:
         # Drawn from the task's generator (not inside a compiled graph) so fits are reproducible.
         return [torch.rand(z.shape, generator=self.generator).to(z.device) - 0.5 for z in self.model.latents]
@@ -210,8 +224,8 @@ class GridFitTask:
 
     def _terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, half: bool, rows=None):
         """MSE on [0, 1] with noisy latents (``noise``) or rounded ones (None); the bits the loss
-        weighs (of the noisy latents or, with ``rate_proxy="ste"``, of the rounded ones); and the
-        bits of the rounded latents, what the coder will spend."""
+        weighs (see ``rate_proxy`` in the class docstring); and the bits of the rounded latents,
+        what the coder will spend."""
         rounded = [z + (torch.round(z) - z).detach() for z in self.model.latents]
         latents = rounded if noise is None else [z + n for z, n in zip(self.model.latents, noise)]
         pred = self._synthesize(self.model.feature_grid(latents, half=half, rows=rows))
@@ -222,6 +236,11 @@ class GridFitTask:
         coded = sum(laplace_bits(q, mu, s).sum() for q, (mu, s) in zip(rounded, dists))
         if noise is None or self.rate_proxy == "ste":
             return mse, coded, coded
+        if self.rate_proxy == "split":
+            # The latents see the noisy proxy through a frozen entropy model; the entropy model
+            # itself learns the rounded latents, as the coder will see them.
+            noisy = sum(laplace_bits(z, mu.detach(), s.detach()).sum() for z, (mu, s) in zip(latents, dists))
+            return mse, noisy + coded - coded.detach(), coded
         noisy = sum(laplace_bits(z, mu, s).sum() for z, (mu, s) in zip(latents, dists))
         return mse, noisy, coded
 
@@ -240,16 +259,28 @@ class GridFitTask:
         # overestimates sparse latents' rate about 2x and would drive lambda far too high.
         bpp = (coded.detach().item() + self.overhead_bits) / self.pixels
         self.last_bpp = bpp
-        if self.target_bpp is not None and fraction >= self.feedback_start:
-            # Multiplicative feedback on lambda: too many bits -> weigh rate more, and back.
-            # Bounded to 30x either way of the start: a target the weights alone overshoot (a
-            # tiny image) would otherwise drive lambda up until every latent is zero.
-            # Lowered three times as fast as raised: the rate lags lambda by a hundred steps or
-            # more, and latents pushed to zero by too high a lambda late in a fit never return.
-            error = max(-1.0, min(1.0, bpp / self.target_bpp - 1.0))
-            lam = self.lam * math.exp(self.feedback * error * (1.0 if error > 0 else 3.0))
-            self.lam = min(30.0 * self.initial_lam, max(self.initial_lam / 30.0, lam))
+        if self.target_bpp is not None:
+            self._steer(bpp, fraction)
         return mse + self.lam * bits / self.pixels
+
+    def _steer(self, bpp: float, fraction: float) -> None:
+        """Multiplicative feedback on lambda: too many bits -> weigh rate more, and back.
+
+        The rate lags lambda by a hundred steps or more, so the error alone overshoots; its trend
+        (smoothed change per step, times ``damping`` steps) is added, so lambda stops moving
+        while the rate is already on its way. Lowered ``feedback_down`` times as fast as raised.
+        Bounded to 30x either way of the start: a target the weights alone overshoot (a tiny
+        image) would otherwise drive lambda up until every latent is zero."""
+        error = max(-1.0, min(1.0, bpp / self.target_bpp - 1.0))
+        if not math.isnan(self.last_error):
+            self.trend = 0.9 * self.trend + 0.1 * (error - self.last_error)
+        self.last_error = error
+        if fraction < self.feedback_start:
+            return
+        signal = max(-1.0, min(1.0, error + self.damping * self.trend))
+        gain = self.feedback * (1.0 if signal > 0 else self.feedback_down)
+        lam = self.lam * math.exp(gain * signal)
+        self.lam = min(30.0 * self.initial_lam, max(self.initial_lam / 30.0, lam))
 
     @torch.no_grad()
     def evaluate(self) -> float:
@@ -268,10 +299,12 @@ class GridFitTask:
     def resume_state(self):
         """The parameters, the noise generator and the steered lambda: what a checkpoint resumes from."""
         generator = None if self.generator is None else self.generator.get_state()
-        return {"model": self.state(), "generator": generator, "lam": self.lam, "last_bpp": self.last_bpp}
+        return {"model": self.state(), "generator": generator, "lam": self.lam, "last_bpp": self.last_bpp,
+                "last_error": self.last_error, "trend": self.trend}  # fmt: skip
 
     def load_resume_state(self, state) -> None:
         self.load_state(state["model"])
         if self.generator is not None:
             self.generator.set_state(state["generator"])
         self.lam, self.last_bpp = state["lam"], state["last_bpp"]
+        self.last_error, self.trend = state.get("last_error", math.nan), state.get("trend", 0.0)

@@ -106,3 +106,37 @@ def test_grid_handles_gray_and_alpha(channels):
     img = smooth_image(12, 10, channels)
     out = inrcodec.decode(inrcodec.encode(img, bpp=4.0, **FAST))
     assert out.shape == img.shape
+
+
+def _fit_task(**options):
+    from inrcodec.tasks import GridFitTask
+
+    img = torch.from_numpy(smooth_image(16, 20)).float().permute(2, 0, 1) / 255
+    model = GridImage(16, 20, 3, levels=3, first_level=1, channels=(2, 1), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for z in model.latents:
+            z.copy_(torch.randn_like(z) * 2)
+    return model, GridFitTask(model, img, 255, lam=0.01, generator=torch.Generator().manual_seed(1), **options)
+
+
+def test_split_rate_proxy_trains_the_entropy_model_on_rounded_latents():
+    # The context network must learn the integers the coder sees: its gradient is that of the
+    # rounded latents' bits alone, while the latents feel the noisy proxy too.
+    model, task = _fit_task(rate_proxy="split")
+    noise = task._noise()
+    _, bits, coded = task._terms(noise, task.full, False)
+    bits.backward()
+    split_grads = [p.grad.clone() for _, p in model.context_tensors()]
+    latent_grad = model.latents[0].grad.clone()
+    model.zero_grad()
+    _, _, coded = task._terms(noise, task.full, False)
+    coded.backward()
+    for (_, p), g in zip(model.context_tensors(), split_grads):
+        torch.testing.assert_close(g, p.grad)
+    assert not torch.allclose(latent_grad, model.latents[0].grad)
+
+
+def test_rounded_phase_slows_the_latents_only():
+    _, task = _fit_task(ste_share=0.2, ste_latent_lr=0.1)
+    assert task.lr_factors(0.5) == [1.0, 1.0, 1.0]
+    assert task.lr_factors(0.9) == [0.1, 1.0, 1.0]
