@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib
 
 from inrcodec.bench.cache import RowCache
+from inrcodec.bench.report import latest_rows
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     by_variant: dict[str, list[dict]] = defaultdict(list)
     for path in args.rows:
-        for row in RowCache(path.parent).rows():
+        for row in latest_rows(RowCache(path.parent).rows()):
             if row["family"] == "inr" and abs(row["setting"] - args.bpp) < 1e-9:
                 by_variant[row["variant"]].append(row)
     fig, ax = plt.subplots(figsize=(7, 5), dpi=120)

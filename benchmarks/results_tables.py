@@ -18,11 +18,13 @@ from collections import defaultdict
 from pathlib import Path
 
 from inrcodec.bench.cache import RowCache
+from inrcodec.bench.report import latest_rows
 
 
 def load(path: Path) -> list[dict]:
-    """The rows of a results folder's rows.jsonl, read as the harness's cache reads them."""
-    return RowCache(path.parent).rows()
+    """The rows of a results folder's rows.jsonl, read as the harness's cache reads them, the
+    newest per (variant, image, setting) as the harness reports them."""
+    return latest_rows(RowCache(path.parent).rows())
 
 
 def jpeg_at(rows: list[dict], image: str, bpp: float) -> float | None:
@@ -65,7 +67,8 @@ def per_image_table(rows: list[dict]) -> str:
     ]
     for r in sorted((r for r in rows if r["family"] == "inr"), key=lambda r: (r["variant"], r["image"], r["setting"])):
         jpeg = jpeg_at(rows, r["image"], r["bpp"])
-        jpeg_text = f"{jpeg:.2f}" if jpeg is not None else "below JPEG's smallest file"
+        has_jpeg = any(j["variant"] == "jpeg" and j["image"] == r["image"] for j in rows)
+        jpeg_text = f"{jpeg:.2f}" if jpeg is not None else "outside JPEG's range" if has_jpeg else "n/a"
         lines.append(
             f"| {r['variant']} | {r['image']} | {r['setting']:g} | {r['bpp']:.3f} | {r['psnr_rgb']:.2f} | "
             f"{jpeg_text} | {r['encode_s']:.0f} | {r['decode_s']:.2f} |"

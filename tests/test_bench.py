@@ -429,3 +429,15 @@ def test_jpeg_matches_compressai_on_kodak(tmp_path):
     ):
         assert bpp == pytest.approx(ref_bpp, rel=0.01)
         assert abs(psnr - ref_psnr) < 0.15
+
+
+def test_a_rerun_under_a_new_version_supersedes_the_old_rows():
+    from inrcodec.bench.report import latest_rows
+
+    def row(version, setting, psnr, image="a"):
+        return {"variant": "inr-default", "image_sha256": image, "setting": setting,
+                "codec_version": version, "psnr_rgb": psnr}  # fmt: skip
+
+    rows = [row("0.1.0", 0.3, 27.0), row("0.1.0", 0.75, 30.0), row("0.2.0", 0.3, 27.5), row("0.1.0", 0.3, 26.0, "b")]
+    kept = {(r["image_sha256"], r["setting"]): r["codec_version"] for r in latest_rows(rows)}
+    assert kept == {("a", 0.3): "0.2.0", ("a", 0.75): "0.1.0", ("b", 0.3): "0.1.0"}

@@ -96,11 +96,16 @@ def select_rows(
     image's current name.
     """
     names = {image.sha256: image.name for image in images}
+    mine = ({**row, "image": names[row["image_sha256"]]} for row in rows if row.get("image_sha256") in names)
+    return latest_rows(mine)
+
+
+def latest_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The newest row (the last written) per (variant, image, setting): a rerun of a variant
+    under a new version of its codec supersedes the old rows, which the file keeps as history."""
     latest: dict[tuple[str, str, float], dict[str, Any]] = {}
     for row in rows:
-        if row.get("image_sha256") in names:
-            row = {**row, "image": names[row["image_sha256"]]}
-            latest[(row["variant"], row["image_sha256"], float(row["setting"]))] = row
+        latest[(row["variant"], row["image_sha256"], float(row["setting"]))] = dict(row)
     return list(latest.values())
 
 
