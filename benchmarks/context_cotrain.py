@@ -10,6 +10,7 @@ its size is not the measure here) and the PSNR of the rounded model. The raster 
 the parent, a zero where the checkerboard has its anchor flag, and the left, up, up-left and
 up-right neighbours of every latent. One torch thread.
 """
+import os
 import sys
 
 import numpy as np
@@ -21,24 +22,23 @@ import inrcodec.grid_codec as gc
 from inrcodec.fit import Budget
 from inrcodec.models import grid as G
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from context_offline import scheme_inputs  # noqa: E402
+from grid_screen import centre_crop  # noqa: E402
 
-def raster(self, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """GridImage.latent_distributions with a raster-causal context."""
+
+def raster(self: G.GridImage, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """GridImage.latent_distributions with a raster-causal context: the network's six inputs are
+    the parent, a zero (the checkerboard's anchor flag) and the four causal neighbours."""
     w1, b1, w2 = self.context_in.weight, self.context_in.bias, self.context_out.weight
     out = []
     for i, z in enumerate(latents):
-        c, h, w = z.shape
-        if i + 1 < len(latents):
-            up = G.up2(latents[i + 1], self.kernel, (h, w))
-            parent = up[:c] if up.shape[0] >= c else up[:1].expand(c, h, w)
-        else:
-            parent = torch.zeros_like(z)
-        p = F.pad(z, (1, 1, 1, 1))
-        left, up, up_left, up_right = p[:, 1:-1, :-2], p[:, :-2, 1:-1], p[:, :-2, :-2], p[:, :-2, 2:]
-        x = torch.stack([parent, torch.zeros_like(z), left, up, up_left, up_right]).view(6, -1)
+        planes = scheme_inputs("raster", z, self.parent_planes(latents, i))
+        x = torch.cat([planes[:1], torch.zeros_like(planes[:1]), planes[1:]])
         o = w2 @ F.relu(torch.addmm(b1[:, None], w1, x)) + self.level_bias[i][:, None]
-        out.append((o[0].view(c, h, w), o[1].view(c, h, w).clamp(G.LOG2_SCALE_MIN, G.LOG2_SCALE_MAX)))
+        out.append((o[0].view(z.shape), o[1].view(z.shape).clamp(G.LOG2_SCALE_MIN, G.LOG2_SCALE_MAX)))
     return out
+
 
 def main() -> None:
     scheme, image, lam = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -47,9 +47,7 @@ def main() -> None:
         G.GridImage.latent_distributions = raster
     elif scheme != "checkerboard":
         raise SystemExit(f"unknown scheme {scheme!r}")
-    a = np.asarray(Image.open(image).convert("RGB"))
-    h, w = a.shape[:2]
-    a = np.ascontiguousarray(a[h // 2 - 128 : h // 2 + 128, w // 2 - 192 : w // 2 + 192])
+    a = centre_crop(np.asarray(Image.open(image).convert("RGB")))
     model, task, _ = gc.fit_grid(a, None, lam, Budget(steps=1200))
     with torch.no_grad():
         rounded = [torch.round(z) for z in model.latents]

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from inrcodec import codec, container
-from inrcodec.models.grid import LOG2_SCALE_MAX, LOG2_SCALE_MIN, laplace_bits, up2
+from inrcodec.models.grid import LOG2_SCALE_MAX, LOG2_SCALE_MIN, GridImage, laplace_bits
 
 SCHEMES = ("parent", "checkerboard", "three-pass", "raster")
 
@@ -71,17 +71,9 @@ def scheme_inputs(scheme: str, z: torch.Tensor, parent: torch.Tensor) -> torch.T
     return torch.stack(planes).view(len(planes), -1)
 
 
-def scheme_bits(scheme: str, levels: list[torch.Tensor], kernel: str, steps: int = 600) -> float:
+def scheme_bits(scheme: str, model: GridImage, levels: list[torch.Tensor], steps: int = 600) -> float:
     """Ideal bits of all levels under ``scheme``'s context network, trained on them."""
-    inputs = []
-    for k, z in enumerate(levels):
-        c, h, w = z.shape
-        if k + 1 < len(levels):
-            up = up2(levels[k + 1], kernel, (h, w))
-            parent = up[:c] if up.shape[0] >= c else up[:1].expand(c, h, w)
-        else:
-            parent = torch.zeros_like(z)
-        inputs.append(scheme_inputs(scheme, z, parent))
+    inputs = [scheme_inputs(scheme, z, model.parent_planes(levels, k)) for k, z in enumerate(levels)]
     n_in = inputs[0].shape[0]
     g = torch.Generator().manual_seed(0)
     w1 = ((torch.rand(8, n_in, generator=g) * 2 - 1) / n_in**0.5).requires_grad_()
@@ -107,7 +99,7 @@ def main() -> None:
     for path in sys.argv[1:]:
         model, levels = latents_of(path)
         pixels = model.height * model.width
-        results = {scheme: scheme_bits(scheme, levels, model.kernel) for scheme in SCHEMES}
+        results = {scheme: scheme_bits(scheme, model, levels) for scheme in SCHEMES}
         for scheme, bits in results.items():
             print(f"{os.path.basename(path)}  {scheme:12s}  {bits / pixels:.4f} bpp of latents  "
                   f"{100 * (bits / results['checkerboard'] - 1):+6.1f} % vs checkerboard", flush=True)  # fmt: skip

@@ -46,10 +46,20 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-def crop(name: str) -> np.ndarray:
-    a = np.asarray(Image.open(f"{KODAK}/{name}.png").convert("RGB"))
+def centre_crop(a: np.ndarray) -> np.ndarray:
+    """The centred 384 x 256 crop every screen fits."""
     h, w = a.shape[:2]
     return np.ascontiguousarray(a[h // 2 - 128 : h // 2 + 128, w // 2 - 192 : w // 2 + 192])
+
+
+def crop(name: str) -> np.ndarray:
+    return centre_crop(np.asarray(Image.open(f"{KODAK}/{name}.png").convert("RGB")))
+
+
+def use_config(config: grid_codec.GridConfig) -> None:
+    """Make every grid fit in this process (through the codec's API) use ``config``."""
+    fit = grid_codec.fit_grid
+    grid_codec.fit_grid = lambda *a, **k: fit(*a, **{**k, "config": config})
 
 
 def jpeg_curve(a: np.ndarray) -> list[tuple[float, float]]:
@@ -65,9 +75,7 @@ def jpeg_curve(a: np.ndarray) -> list[tuple[float, float]]:
 def main() -> None:
     name, steps = sys.argv[1], int(sys.argv[2])
     overrides = parse_overrides(sys.argv[3:])
-    config = dataclasses.replace(grid_codec.GridConfig(), **overrides)
-    fit = grid_codec.fit_grid
-    grid_codec.fit_grid = lambda *a, **k: fit(*a, **{**k, "config": config})
+    use_config(dataclasses.replace(grid_codec.GridConfig(), **overrides))
     torch.set_num_threads(1)
     images = os.environ.get("IMAGES", "kodim01,kodim15,kodim23,kodim05").split(",")
     targets = [float(x) for x in os.environ.get("BPPS", "0.15,0.3,0.6,1.2").split(",")]

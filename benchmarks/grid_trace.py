@@ -24,20 +24,17 @@ import inrcodec.tasks as tasks
 from inrcodec.codec import EncodeOptions, encode_image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from grid_screen import KODAK, parse_overrides  # noqa: E402
+from grid_screen import KODAK, centre_crop, parse_overrides, use_config  # noqa: E402
 
 
 def main() -> None:
     image, target, steps = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
-    config = dataclasses.replace(grid_codec.GridConfig(), **parse_overrides(sys.argv[4:]))
-    fit = grid_codec.fit_grid
-    grid_codec.fit_grid = lambda *a, **k: fit(*a, **{**k, "config": config})
+    use_config(dataclasses.replace(grid_codec.GridConfig(), **parse_overrides(sys.argv[4:])))
     torch.set_num_threads(1)
     path = image if os.sep in image else f"{KODAK}/{image}.png"
     a = np.asarray(Image.open(path).convert("RGB"))
     if os.environ.get("CROP"):
-        h, w = a.shape[:2]
-        a = np.ascontiguousarray(a[h // 2 - 128 : h // 2 + 128, w // 2 - 192 : w // 2 + 192])
+        a = centre_crop(a)
     loss_of = tasks.GridFitTask.training_loss
 
     def traced(self, step, fraction):

@@ -65,10 +65,10 @@ def per_image_table(rows: list[dict]) -> str:
         "| variant | image | target bpp | real bpp | PSNR dB | JPEG PSNR at that bpp | encode s | decode s |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    with_jpeg = {r["image"] for r in rows if r["variant"] == "jpeg"}
     for r in sorted((r for r in rows if r["family"] == "inr"), key=lambda r: (r["variant"], r["image"], r["setting"])):
         jpeg = jpeg_at(rows, r["image"], r["bpp"])
-        has_jpeg = any(j["variant"] == "jpeg" and j["image"] == r["image"] for j in rows)
-        jpeg_text = f"{jpeg:.2f}" if jpeg is not None else "outside JPEG's range" if has_jpeg else "n/a"
+        jpeg_text = f"{jpeg:.2f}" if jpeg is not None else "outside JPEG's range" if r["image"] in with_jpeg else "n/a"
         lines.append(
             f"| {r['variant']} | {r['image']} | {r['setting']:g} | {r['bpp']:.3f} | {r['psnr_rgb']:.2f} | "
             f"{jpeg_text} | {r['encode_s']:.0f} | {r['decode_s']:.2f} |"

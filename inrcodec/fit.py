@@ -216,6 +216,8 @@ def run(
     """
     groups = task.parameter_groups()
     base_lrs = [g["lr"] for g in groups]
+    # A task may scale its groups' rates by phase (the grid slows its latents once rounded).
+    lr_factors = getattr(task, "lr_factors", None)
     optimizer = torch.optim.Adam(groups)
     start = time.perf_counter()
     best_psnr, best_state = -math.inf, None
@@ -278,8 +280,7 @@ def run(
             if fraction >= 1.0:
                 break
         multiplier = schedule(fraction)
-        # A task may scale its groups' rates by phase (the grid slows its latents once rounded).
-        factors = task.lr_factors(fraction) if hasattr(task, "lr_factors") else [1.0] * len(base_lrs)
+        factors = lr_factors(fraction) if lr_factors else [1.0] * len(base_lrs)
         for g, lr, factor in zip(optimizer.param_groups, base_lrs, factors):
             g["lr"] = lr * multiplier * factor
         optimizer.zero_grad(set_to_none=True)

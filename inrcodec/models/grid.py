@@ -360,7 +360,11 @@ class GridImage(INR):
         same_h, same_w = height == self.height, width == self.width
         rows = max(1, band_pixels // max(width, self.width))
         cols = min(width, max(1, band_pixels))
-        by_row = grid.permute(1, 0, 2).contiguous()  # (H, C, W): a band of rows is a leading slice
+        # (H, C, W): a band of output rows is then a leading slice (same height) or gather.
+        by_row = grid.permute(1, 0, 2) if same_h else grid.permute(1, 0, 2).contiguous()
+        # Every band uses the same column taps: computed once.
+        col_taps = {c0: None if same_w else axis_taps(self.width, coords.axis(width, c0, min(width, c0 + cols)), self.kernel)
+                    for c0 in range(0, width, cols)}  # fmt: skip
         for r0 in range(0, height, rows):
             r1 = min(height, r0 + rows)
             if same_h:
@@ -370,17 +374,24 @@ class GridImage(INR):
             by_col = band.permute(2, 0, 1)  # (W, rows, C)
             if not same_w:
                 by_col = by_col.contiguous()
-            for c0 in range(0, width, cols):
+            for c0, taps in col_taps.items():
                 c1 = min(width, c0 + cols)
-                if same_w:
-                    tile = by_col[c0:c1]
-                else:
-                    tile = resample_leading(by_col, *axis_taps(self.width, coords.axis(width, c0, c1), self.kernel))
+                tile = by_col[c0:c1] if taps is None else resample_leading(by_col, *taps)
                 features = tile.permute(1, 0, 2).reshape(-1, tile.shape[2])  # row-major pixels
                 values = self.synthesize(features)
                 yield r0, c0, values.reshape(r1 - r0, c1 - c0, -1).cpu().numpy()
 
     # -- the context model in float, for the rate term ------------------------------------------
+
+    def parent_planes(self, latents: list[torch.Tensor], i: int) -> torch.Tensor:
+        """The context's parent input for level ``i``: the next coarser level upsampled 2x to its
+        size (channel c from the coarser channel c, or its channel 0), zero for the coarsest."""
+        z = latents[i]
+        c, h, w = z.shape
+        if i + 1 == len(latents):
+            return torch.zeros_like(z)
+        up = up2(latents[i + 1], self.kernel, (h, w))
+        return up[:c] if up.shape[0] >= c else up[:1].expand(c, h, w)
 
     def latent_distributions(self, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(mean, log2 scale) of every latent given the others, as the integer coder computes them.
@@ -393,11 +404,7 @@ class GridImage(INR):
         out = []
         for i, z in enumerate(latents):
             c, h, w = z.shape
-            if i + 1 < len(latents):
-                up = up2(latents[i + 1], self.kernel, (h, w))
-                parent = up[:c] if up.shape[0] >= c else up[:1].expand(c, h, w)
-            else:
-                parent = torch.zeros_like(z)
+            parent = self.parent_planes(latents, i)
             rows = torch.arange(h, device=z.device).view(h, 1)
             cols = torch.arange(w, device=z.device).view(1, w)
             anchor = ((rows + cols) % 2 == 0).to(z.dtype).expand(c, h, w)
