@@ -9,7 +9,7 @@ Laplace, as the fit's rate term) per image pixel. Schemes, each with the coarser
 (the parent) as an input:
 
 - ``parent``: the parent alone;
-- ``checkerboard``: what the format codes now: half the latents with no spatial context, the
+- ``checkerboard``: what format 1.x codes: half the latents with no spatial context, the
   other half with their four decoded neighbours;
 - ``three-pass``: a 2 x 2 interleave: a quarter with no spatial context, a quarter with their
   four diagonal neighbours, half with the four direct ones;

@@ -21,7 +21,7 @@ from .errors import FormatError, InputError, InrError, LimitError, OptionError, 
 from .fit import Progress
 from .apps import denoise, inpaint, inpaint_audio, upscale
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _OPTION_NAMES = {f.name for f in fields(EncodeOptions)}
 

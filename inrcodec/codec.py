@@ -660,4 +660,6 @@ def describe(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS)
             for t in header.tensors
         ],
     )  # fmt: skip
+    if cls is GridImage:
+        info["context_scheme"] = grid_codec.context_scheme(header)
     return info

@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 from .errors import FormatError, VersionError
 
 MAGIC = b"\x89INR"
-MAJOR = 1
-MINOR = 1
+MAJOR = 2
+MINOR = 0
+#: major versions this reader decodes: 2.0 changed what a latent grid's coder parameter means
+#: (1.x readers would ignore it and misdecode), the layout here is the same
+READABLE_MAJORS = (1, 2)
 #: bytes around the header and payload: magic, version, two lengths, CRC
 FRAMING_BYTES = 4 + 2 + 4 + 4 + 4
 
@@ -324,9 +327,9 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     (crc,) = struct.unpack_from("<I", data, expected - 4)
     if zlib.crc32(data[: expected - 4]) != crc:
         raise FormatError("checksum mismatch: the file is corrupt")
-    if major != MAJOR:
+    if major not in READABLE_MAJORS:
         raise VersionError(
-            f"unsupported format version {major}.{minor} (this inrcodec reads {MAJOR}.x)"
+            f"unsupported format version {major}.{minor} (this inrcodec reads 1.x and 2.x)"
         )
     header = _read_header(data[10 : 10 + hdr_len], (major, minor))
     payload = data[14 + hdr_len : expected - 4]

@@ -258,11 +258,52 @@ class SymbolModel:
         return -float(np.sum(np.log2(p[np.asarray(symbols, dtype=np.int64) - self.lo])))
 
 
+class ShiftedLaplaceBank:
+    """Every ``shifted_laplace`` table over one residual range lo..hi, indexed by a key
+    ``scale_index * MEAN_UNITS + mean_frac + MEAN_UNITS // 2``: what a coder with one model per
+    symbol looks its tables up in. Tables are built the first time a key is asked for."""
+
+    def __init__(self, lo: int, hi: int) -> None:
+        check_table(lo, hi, MAX_SHIFTED_SYMBOL, "latent residual")
+        self.lo, self.hi = lo, hi
+        self._rows = np.zeros((NUM_SCALES * MEAN_UNITS, hi - lo + 1))
+        self._built = np.zeros(NUM_SCALES * MEAN_UNITS, dtype=bool)
+
+    @staticmethod
+    def key(scale_index: np.ndarray, mean_frac: np.ndarray) -> np.ndarray:
+        return scale_index * MEAN_UNITS + mean_frac + MEAN_UNITS // 2
+
+    @property
+    def trivial(self) -> bool:
+        return self.lo == self.hi
+
+    def rows(self, keys: np.ndarray) -> np.ndarray:
+        """The tables of ``keys``, one row each: integer counts held exactly in float64, which
+        constriction normalises with its own deterministic arithmetic."""
+        missing = keys[~self._built[keys]]
+        for key in np.unique(missing) if missing.size else ():
+            scale, frac = divmod(int(key), MEAN_UNITS)
+            self._rows[key] = shifted_laplace_counts(scale, frac - MEAN_UNITS // 2, self.lo, self.hi)
+            self._built[key] = True
+        return self._rows[keys]
+
+
+#: symbols coded per constriction call when each has its own table (bounds the tables' memory)
+_ROWS_PER_CALL = 1 << 14
+
+
+def _categorical_family():
+    import constriction
+
+    return constriction.stream.model.Categorical(perfect=False)
+
+
 class StreamEncoder:
-    """Collects (symbols, model) chunks; :meth:`finish` codes them into one ANS stream."""
+    """Collects chunks of symbols, each chunk under one model or with one table per symbol;
+    :meth:`finish` codes them into one ANS stream."""
 
     def __init__(self) -> None:
-        self._chunks: list[tuple[np.ndarray, SymbolModel]] = []
+        self._chunks: list[tuple[np.ndarray, SymbolModel | tuple[np.ndarray, ShiftedLaplaceBank]]] = []
 
     def add(self, symbols: np.ndarray, model: SymbolModel) -> None:
         q = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
@@ -271,13 +312,27 @@ class StreamEncoder:
         if q.size and not model.trivial:
             self._chunks.append(((q - model.lo).astype(np.int32), model))
 
+    def add_rows(self, symbols: np.ndarray, keys: np.ndarray, bank: ShiftedLaplaceBank) -> None:
+        """Add symbols that each have their own table: ``bank``'s table ``keys[i]`` for symbol i."""
+        q = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
+        if q.size and (q.min() < bank.lo or q.max() > bank.hi):
+            raise ValueError(f"symbols outside the table range {bank.lo}..{bank.hi}")
+        if q.size and not bank.trivial:
+            self._chunks.append(((q - bank.lo).astype(np.int32), (np.asarray(keys).ravel(), bank)))
+
     def finish(self) -> bytes:
         import constriction
 
         coder = constriction.stream.stack.AnsCoder()
         # ANS is a stack: encode in reverse so that the decoder reads chunks in forward order.
         for symbols, model in reversed(self._chunks):
-            coder.encode_reverse(symbols, model._categorical())
+            if isinstance(model, SymbolModel):
+                coder.encode_reverse(symbols, model._categorical())
+                continue
+            keys, bank = model
+            for a in reversed(range(0, len(symbols), _ROWS_PER_CALL)):
+                part = slice(a, a + _ROWS_PER_CALL)
+                coder.encode_reverse(symbols[part], _categorical_family(), bank.rows(keys[part]))
         return coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -299,13 +354,22 @@ class StreamDecoder:
         """Decode n symbols distributed as model, as int64."""
         if n == 0 or model.trivial:
             return np.full(n, model.lo, dtype=np.int64)
+        return self._decode(model._categorical(), n) + model.lo
+
+    def read_rows(self, keys: np.ndarray, bank: ShiftedLaplaceBank) -> np.ndarray:
+        """Decode one symbol per key, each with ``bank``'s table of that key, as int64."""
+        if len(keys) == 0 or bank.trivial:
+            return np.full(len(keys), bank.lo, dtype=np.int64)
+        return self._decode(_categorical_family(), bank.rows(keys)) + bank.lo
+
+    def _decode(self, *model_args) -> np.ndarray:
         try:
-            out = self._coder.decode(model._categorical(), n)
+            out = self._coder.decode(*model_args)
         except BaseException as e:  # constriction reports some bad input as a Rust panic
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 raise
             raise FormatError(f"corrupt entropy-coded payload: {type(e).__name__}") from None
-        return out.astype(np.int64) + model.lo
+        return out.astype(np.int64)
 
     def finish(self) -> None:
         """Check that the whole stream was consumed, as it is for every valid file."""

@@ -18,7 +18,15 @@ from .container import CODER_FAMILY, CODER_LAPLACE, Header, TensorCode
 from .entropy import StreamDecoder, StreamEncoder
 from .errors import FormatError
 from .fit import Budget, Checkpoint, ProgressCallback, Schedule, run
-from .latent_coding import WEIGHT_BITS, IntegerContext, decode_levels, encode_levels, residual_ranges
+from .latent_coding import (
+    SCHEME_BY_ID,
+    SCHEMES,
+    WEIGHT_BITS,
+    IntegerContext,
+    decode_levels,
+    encode_levels,
+    residual_ranges,
+)
 from .models.grid import GridImage
 from .tasks import GridFitTask
 
@@ -43,6 +51,12 @@ class GridConfig:
     activation: str = "relu"
     kernel: str = "bicubic"
     context_hidden: int = 8
+    # "wavefront" (raster-causal: each latent sees its left, up and diagonal neighbours),
+    # "checkerboard" (format 1.x), or "auto": the wavefront, except for rate targets below
+    # ``wavefront_min_bpp``, where its sharp predictions left the rate unsteerable and the finest
+    # level collapsed, and the checkerboard measured better (docs/grid.md).
+    context_scheme: str = "auto"
+    wavefront_min_bpp: float = 0.2
     lr_latents: float = 0.05
     lr_synthesis: float = 5e-3
     lr_context: float = 2e-2  # the entropy model must follow the latents quickly, or the rate lags
@@ -65,6 +79,14 @@ class GridConfig:
     feedback_down: float = 1.0
     damping: float = 100.0
     decay_start: float = 0.5  # learning rates hold until this share of the fit, then decay (cosine)
+
+
+def scheme_for(config: GridConfig, target_bpp: float | None, lam: float | None) -> str:
+    """The context scheme a fit uses: the config's, with "auto" resolved by the rate target."""
+    if config.context_scheme != "auto":
+        return config.context_scheme
+    low = lam is None and target_bpp is not None and target_bpp < config.wavefront_min_bpp
+    return "checkerboard" if low else "wavefront"
 
 
 def initial_lambda(bpp: float) -> float:
@@ -102,7 +124,7 @@ def fit_grid(
     model = GridImage(
         h, w, c, levels=levels, first_level=first, channels=channels, hidden=config.hidden,
         depth=config.depth, activation=config.activation, kernel=config.kernel,
-        context_hidden=config.context_hidden, generator=g,
+        context_hidden=config.context_hidden, context_scheme=scheme_for(config, target_bpp, lam), generator=g,
     ).to(device)  # fmt: skip
     peak = 65535 if pixels.dtype == np.uint16 else 255
     target = torch.from_numpy(pixels.astype(np.float32) / peak).permute(2, 0, 1).contiguous().to(device)
@@ -172,11 +194,12 @@ def encode_payload(model: GridImage, psnr_of) -> tuple[tuple[TensorCode, ...], b
         codes.append(_laplace_code(encoder, quantize.quantize(p.detach().cpu().numpy(), e), e))
     ctx = _integer_context(model, context_symbols)
     levels = [np.round(z.detach().cpu().double().numpy()).astype(np.int64) for z in model.latents]
-    ranges = residual_ranges(ctx, levels)
+    ranges = residual_ranges(ctx, levels, model.context_scheme)
     for k, (lo, hi) in enumerate(ranges):  # what the decoder would refuse must not be written
         entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
-    encode_levels(encoder, ctx, levels, ranges)
-    codes += [TensorCode(0, lo, hi, CODER_FAMILY, 0) for lo, hi in ranges]
+    encode_levels(encoder, ctx, levels, ranges, model.context_scheme)
+    scheme = SCHEMES[model.context_scheme]
+    codes += [TensorCode(0, lo, hi, CODER_FAMILY, scheme) for lo, hi in ranges]
     return tuple(codes), encoder.finish()
 
 
@@ -220,8 +243,23 @@ def decode_symbols(model: GridImage, header: Header, payload: bytes) -> tuple[li
     for code in latent_codes:
         if code.coder != CODER_FAMILY or code.step_exp != 0:
             raise FormatError("latent tensors must use the family coder with step 1")
+    model.context_scheme = context_scheme(header)
     ctx = _integer_context(model, symbols[:n_ctx])
     shapes = [tuple(z.shape) for z in model.latents]
-    levels = decode_levels(decoder, ctx, shapes, [(c.lo, c.hi) for c in latent_codes])
+    levels = decode_levels(decoder, ctx, shapes, [(c.lo, c.hi) for c in latent_codes], model.context_scheme)
     decoder.finish()
     return symbols, levels
+
+
+def context_scheme(header: Header) -> str:
+    """The latent context scheme a grid file was coded with: the latent tensors' coder parameter,
+    the same for every level; format 1.x knows only the checkerboard."""
+    schemes = {code.param for code in header.tensors if code.coder == CODER_FAMILY}
+    if len(schemes) != 1:
+        raise FormatError(f"latent levels disagree on their context scheme {sorted(schemes)}")
+    (scheme,) = schemes
+    if scheme not in SCHEME_BY_ID:
+        raise FormatError(f"unknown latent context scheme {scheme}")
+    if header.version[0] < 2 and scheme != SCHEMES["checkerboard"]:
+        raise FormatError(f"latent context scheme {scheme} needs format 2.0 (file is {header.version[0]}.{header.version[1]})")
+    return SCHEME_BY_ID[scheme]

@@ -2,13 +2,16 @@
 
 The latent-grid model (:mod:`inrcodec.models.grid`) stores a pyramid of integer grids. Each
 latent's symbol is modelled as a discretized Laplace whose mean and scale a tiny network predicts
-from what the decoder already has:
+from what the decoder already has: the coarser level, upsampled 2x to this level's size (the
+*parent*), and decoded neighbours in the same level. Levels are decoded coarsest first. Two
+schemes order a level's latents (the file names its scheme; see docs/format.md):
 
-- the coarser level, upsampled 2x to this level's size (the *parent*);
-- for the second half of a checkerboard, the four neighbours decoded in the first half.
-
-Levels are decoded coarsest first; within a level, the *anchors* (``(i + j)`` even) first, then the
-rest. Every pass is one vectorised computation, so decoding needs no per-latent loop.
+- ``wavefront`` (format 2.0, the default): every latent sees its left, up, up-left, up-right and
+  left-of-left neighbours. Those all lie on earlier wavefronts ``t = x + 2y``, so a wavefront is
+  one vectorised step and a level takes ``width + 2 height`` of them, each symbol with its own
+  table. Measured against the checkerboard: docs/grid.md.
+- ``checkerboard`` (format 1.x): the *anchors* (``(i + j)`` even) first, with no neighbours, then
+  the rest with their four decoded neighbours; two passes per level, symbols grouped by table.
 
 Everything the entropy decoder depends on is computed here in int64 fixed point from integers in
 the file: the latents, the network's integer weights, and the shift amounts below. The predicted
@@ -43,8 +46,15 @@ WEIGHT_BITS = 10
 HIDDEN_BITS = 8
 #: scale index of log2(b) = 0; see entropy.laplace_scale
 SCALE_OFFSET = 20
-#: context inputs: parent, anchor flag, up, down, left, right neighbours
+#: context inputs: the parent, then five scheme-defined ones (see the module docstring)
 CONTEXT_INPUTS = 6
+#: how a level's latents are ordered and what context each sees; the id is the latent tensors'
+#: coder parameter in the file (the checkerboard is what every 1.x file uses)
+SCHEMES = {"checkerboard": 0, "wavefront": 1}
+SCHEME_BY_ID = {v: k for k, v in SCHEMES.items()}
+#: the wavefront scheme's neighbours (dy, dx): left, up, up-left, up-right, left of left. Each has
+#: dx + 2 dy < 0, so it is decoded before (y, x) when wavefronts t = x + 2y go in order.
+WAVEFRONT_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2))
 
 
 def up2_int(z: np.ndarray, kernel: str, size: tuple[int, int]) -> np.ndarray:
@@ -108,17 +118,25 @@ class IntegerContext:
 
     def _predict(self, level: int, inputs: np.ndarray, input_bits: int) -> tuple[np.ndarray, np.ndarray]:
         acc = _exact_matmul(inputs, self.w1.T) + (self.b1 << input_bits)  # Q(WEIGHT + input_bits)
-        hidden = np.floor_divide(np.maximum(acc, 0), 1 << (WEIGHT_BITS + input_bits - HIDDEN_BITS))
+        return self.head(level, acc, input_bits)
+
+    def head(self, level: int, acc: np.ndarray, input_bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and scale index from the first layer's accumulators (N, hidden), in
+        Q(WEIGHT_BITS + input_bits): everything after the first matrix product. (Right shifts of
+        int64 are floor divisions by powers of two.)"""
+        hidden = np.maximum(acc, 0) >> (WEIGHT_BITS + input_bits - HIDDEN_BITS)
         out = _exact_matmul(hidden, self.w2.T) + (self.level_bias[level] << HIDDEN_BITS)
         shift = WEIGHT_BITS + HIDDEN_BITS
         half = 1 << (shift - 1)
-        mean16 = np.floor_divide(out[:, 0] * MEAN_UNITS + half, 1 << shift)
-        scale = np.floor_divide(out[:, 1] * 4 + half, 1 << shift) + SCALE_OFFSET
-        return mean16, np.clip(scale, 0, entropy.NUM_SCALES - 1)
+        mean16 = (out[:, 0] * MEAN_UNITS + half) >> shift
+        scale = ((out[:, 1] * 4 + half) >> shift) + SCALE_OFFSET
+        return mean16, np.minimum(np.maximum(scale, 0), entropy.NUM_SCALES - 1)
 
 
 #: hidden values (rows x context width) one prediction chunk may hold
 _PREDICT_VALUES = 1 << 20
+#: products with fewer rows are computed in int64 directly
+_BLAS_ROWS = 4096
 #: integer products are summed in float64 only while every partial sum is below 2^53
 _EXACT_FLOAT_LIMIT = 1 << 52
 
@@ -126,7 +144,9 @@ _EXACT_FLOAT_LIMIT = 1 << 52
 def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Integer matrix product. Uses float64 BLAS when every partial sum is an integer below 2^52,
     where floating-point addition is exact in any order (so the result is bit-identical on every
-    machine), and int64 arithmetic otherwise."""
+    machine), and int64 arithmetic otherwise (and for few rows, where BLAS gains nothing)."""
+    if len(a) < _BLAS_ROWS:
+        return a @ b
     bound = float(np.abs(a).max(initial=0)) * float(np.abs(b).sum(axis=0).max(initial=0))
     if bound < _EXACT_FLOAT_LIMIT:
         return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
@@ -203,8 +223,10 @@ def _models(scale, frac, groups, lo, hi):
         yield g, SymbolModel.shifted_laplace(int(scale[g[0]]), int(frac[g[0]]), lo, hi)
 
 
-def residual_ranges(ctx: IntegerContext, levels: list[np.ndarray]) -> list[tuple[int, int]]:
+def residual_ranges(ctx: IntegerContext, levels: list[np.ndarray], scheme: str) -> list[tuple[int, int]]:
     """The (lowest, highest) residual of each level: what the header stores for the tables."""
+    if scheme == "wavefront":
+        return [(int(r.min()), int(r.max())) for r, _ in _wavefront_residuals(ctx, levels)]
     found: dict[int, list[np.ndarray]] = {}
     cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
 
@@ -219,9 +241,14 @@ def residual_ranges(ctx: IntegerContext, levels: list[np.ndarray]) -> list[tuple
 
 
 def encode_levels(
-    encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray], ranges: list[tuple[int, int]]
+    encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray], ranges: list[tuple[int, int]], scheme: str
 ) -> None:
     """Add every level's latents (``levels`` finest first) to the stream, in decoding order."""
+    if scheme == "wavefront":
+        residuals = _wavefront_residuals(ctx, levels)
+        for k in reversed(range(len(levels))):
+            encoder.add_rows(*residuals[k], entropy.ShiftedLaplaceBank(*ranges[k]))
+        return
     cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
 
     def fill(k, centre, frac, scale, groups):
@@ -239,10 +266,13 @@ def decode_levels(
     ctx: IntegerContext,
     shapes: list[tuple[int, int, int]],
     ranges: list[tuple[int, int]],
+    scheme: str,
 ) -> list[np.ndarray]:
     """Read every level's latents back (returned finest first), mirroring :func:`encode_levels`."""
     for k, (lo, hi) in enumerate(ranges):
         entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
+    if scheme == "wavefront":
+        return _wavefront_decode(decoder, ctx, shapes, [entropy.ShiftedLaplaceBank(*r) for r in ranges])
 
     def fill(k, centre, frac, scale, groups):
         residual = np.empty(len(centre), dtype=np.int64)
@@ -266,3 +296,89 @@ class _Cursor:
         out = self._passes.pop(0)
         assert len(out) == n
         return out
+
+
+# --- the wavefront scheme (format 2.0) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Wavefronts:
+    """A level's cells in decoding order and where they sit in a zero-padded copy of the level.
+
+    Cell (c, y, x) is decoded in wavefront ``t = x + 2y``; every neighbour in
+    WAVEFRONT_NEIGHBOURS lies on an earlier wavefront, so a wavefront's cells are predicted
+    together. Within a wavefront, cells go by channel, then row.
+    """
+
+    order: np.ndarray  # flat (channel-row-column) cell indices in decoding order
+    bounds: np.ndarray  # wavefront t holds order[bounds[t]:bounds[t + 1]]
+    padded_index: np.ndarray  # per flat cell, its index in the padded level
+    offsets: np.ndarray  # per neighbour, its index offset in the padded level
+    padded_shape: tuple[int, int, int]
+
+    @classmethod
+    def of(cls, shape: tuple[int, int, int]) -> _Wavefronts:
+        c, h, w = shape
+        top = max(-dy for dy, _ in WAVEFRONT_NEIGHBOURS)
+        left = max(max(-dx for _, dx in WAVEFRONT_NEIGHBOURS), 0)
+        right = max(max(dx for _, dx in WAVEFRONT_NEIGHBOURS), 0)
+        ph, pw = h + top, w + left + right
+        cc, yy, xx = (a.ravel() for a in np.indices(shape))
+        t = xx + 2 * yy
+        order = np.lexsort((yy, cc, t))
+        bounds = np.searchsorted(t[order], np.arange(w + 2 * h - 1))
+        padded = cc * ph * pw + (yy + top) * pw + (xx + left)
+        offsets = np.array([dy * pw + dx for dy, dx in WAVEFRONT_NEIGHBOURS])
+        return cls(order, bounds, padded, offsets, (c, ph, pw))
+
+
+def _first_layer_parent(ctx: IntegerContext, parent: np.ndarray, bits: int) -> np.ndarray:
+    """The parent's share of the first layer, with the bias, for every cell: (N, hidden)."""
+    return np.multiply.outer(parent.ravel(), ctx.w1[:, 0]) + (ctx.b1 << bits)
+
+
+def _wavefront_predictions(ctx, k, parent_acc, neighbours, w1_neighbours, bits):
+    """Centre and table key (scale and mean fraction) of cells, from their parent share of the
+    first layer and their neighbours (N, 5); ``w1_neighbours`` is the neighbours' first-layer
+    weights, transposed and in Q(WEIGHT_BITS + bits)."""
+    mean16, scale = ctx.head(k, parent_acc + _exact_matmul(neighbours, w1_neighbours), bits)
+    half = MEAN_UNITS // 2
+    centre = (mean16 + half) // MEAN_UNITS
+    return centre, scale * MEAN_UNITS + (mean16 + half - MEAN_UNITS * centre)
+
+
+def _wavefront_residuals(ctx: IntegerContext, levels: list[np.ndarray]):
+    """Per level (finest first): residuals and table keys in decoding order, all at once, which
+    the encoder can do because it knows every latent."""
+    out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * len(levels)
+    for k in reversed(range(len(levels))):
+        z = levels[k].astype(np.int64)
+        parent, bits = _parent_of(ctx, levels[k + 1] if k + 1 < len(levels) else None, z.shape)
+        fronts = _Wavefronts.of(z.shape)
+        padded = np.zeros(fronts.padded_shape, dtype=np.int64).ravel()
+        padded[fronts.padded_index] = z.ravel()
+        rows = fronts.order
+        neighbours = padded[fronts.padded_index[rows, None] + fronts.offsets]
+        parent_acc = _first_layer_parent(ctx, parent.ravel()[rows], bits)
+        centre, keys = _wavefront_predictions(ctx, k, parent_acc, neighbours, ctx.w1[:, 1:].T << bits, bits)
+        out[k] = (z.ravel()[rows] - centre, keys)
+    return out
+
+
+def _wavefront_decode(decoder: StreamDecoder, ctx: IntegerContext, shapes, banks) -> list[np.ndarray]:
+    levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
+    for k in reversed(range(len(shapes))):
+        parent, bits = _parent_of(ctx, levels[k + 1] if k + 1 < len(shapes) else None, shapes[k])
+        fronts = _Wavefronts.of(shapes[k])
+        padded = np.zeros(fronts.padded_shape, dtype=np.int64).ravel()
+        # Per cell in decoding order: the parent's share of the first layer and the padded index.
+        parent_acc = _first_layer_parent(ctx, parent.ravel()[fronts.order], bits)
+        at = fronts.padded_index[fronts.order]
+        around = at[:, None] + fronts.offsets
+        w1_neighbours = ctx.w1[:, 1:].T << bits
+        bounds = fronts.bounds.tolist()
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            centre, keys = _wavefront_predictions(ctx, k, parent_acc[a:b], padded[around[a:b]], w1_neighbours, bits)
+            padded[at[a:b]] = decoder.read_rows(keys, banks[k]) + centre
+        levels[k] = padded[fronts.padded_index].reshape(shapes[k])
+    return levels

@@ -56,7 +56,7 @@ CASES = [
     Case(".inr with a wrong magic", "wrong_magic.inr", ("decode", "-o", "{out}"),
          "not an .inr file (wrong magic bytes)", 1, "o.png"),
     Case(".inr from a future version", "future_version.inr", ("decode", "-o", "{out}"),
-         "unsupported format version 2.1 (this inrcodec reads 1.x)", 1, "o.png"),
+         "unsupported format version 3.1 (this inrcodec reads 1.x and 2.x)", 1, "o.png"),
     Case(".inr with a bad CRC", "bad_crc.inr", ("decode", "-o", "{out}"), "checksum mismatch: the file is corrupt", 1,
          "o.png"),
     Case("valid CRC, 10^9 x 10^9 pixels", "huge_image_valid_crc.inr", ("decode", "-o", "{out}"),

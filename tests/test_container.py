@@ -82,8 +82,14 @@ def _with_version(data: bytes, major: int) -> bytes:
 
 def test_future_major_version_is_refused_with_its_own_message():
     data = _with_version(container.pack(image_header(), b""), container.MAJOR + 1)
-    with pytest.raises(VersionError, match=r"unsupported format version 2\.\d"):
+    with pytest.raises(VersionError, match=r"unsupported format version 3\.\d \(this inrcodec reads 1\.x and 2\.x\)"):
         container.unpack(data)
+
+
+def test_every_readable_major_version_is_read():
+    for major in container.READABLE_MAJORS:
+        header, _ = container.unpack(_with_version(container.pack(image_header(), b""), major))
+        assert header.version[0] == major
 
 
 def test_wrong_magic_and_bad_crc_have_their_own_messages():

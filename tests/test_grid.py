@@ -29,18 +29,19 @@ def random_context(rng, levels, kernel="bicubic"):
 @settings(max_examples=30, deadline=None)
 @given(
     st.integers(1, 23), st.integers(1, 23), st.integers(1, 4), st.integers(1, 2),
-    st.sampled_from(["bilinear", "bicubic"]), st.integers(0, 2**32 - 1),
+    st.sampled_from(["bilinear", "bicubic"]), st.sampled_from(["checkerboard", "wavefront"]),
+    st.integers(0, 2**32 - 1),
 )  # fmt: skip
-def test_latent_pyramids_round_trip_exactly(h, w, levels, channels, kernel, seed):
+def test_latent_pyramids_round_trip_exactly(h, w, levels, channels, kernel, scheme, seed):
     rng = np.random.default_rng(seed)
     shapes = [(channels, -(-h // 2**k), -(-w // 2**k)) for k in range(levels)]
     grids = [np.round(rng.laplace(0, rng.uniform(0.1, 6), s)).astype(np.int64) for s in shapes]
     ctx = random_context(rng, levels, kernel)
-    ranges = latent_coding.residual_ranges(ctx, grids)
+    ranges = latent_coding.residual_ranges(ctx, grids, scheme)
     enc = entropy.StreamEncoder()
-    latent_coding.encode_levels(enc, ctx, grids, ranges)
+    latent_coding.encode_levels(enc, ctx, grids, ranges, scheme)
     dec = entropy.StreamDecoder(enc.finish())
-    back = latent_coding.decode_levels(dec, ctx, shapes, ranges)
+    back = latent_coding.decode_levels(dec, ctx, shapes, ranges, scheme)
     dec.finish()
     for a, b in zip(grids, back):
         np.testing.assert_array_equal(a, b)
@@ -140,3 +141,54 @@ def test_rounded_phase_slows_the_latents_only():
     _, task = _fit_task(ste_share=0.2, ste_latent_lr=0.1)
     assert task.lr_factors(0.5) == [1.0, 1.0, 1.0]
     assert task.lr_factors(0.9) == [0.1, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("scheme", ["checkerboard", "wavefront"])
+def test_float_context_predicts_what_the_integer_coder_uses(scheme):
+    # The rate term trains the float context; the coder uses its integer twin. Same inputs, same
+    # network: their means agree to the coder's 1/16 rounding and scales to a quarter octave.
+    rng = np.random.default_rng(3)
+    model = GridImage(21, 34, 3, levels=4, first_level=1, channels=(2, 1, 1), context_scheme=scheme)
+    with torch.no_grad():
+        for z in model.latents:
+            z.copy_(torch.from_numpy(np.round(rng.laplace(0, 3, z.shape))))
+        for _, p in model.context_tensors():
+            p.copy_(torch.from_numpy(rng.uniform(-1, 1, p.shape)) * (0.3 if p is model.level_bias else 0.2))
+    ctx = model.integer_context()
+    with torch.no_grad():
+        for _, p in model.context_tensors():  # the float network exactly as its integer twin
+            p.copy_(torch.round(p * 1024) / 1024)
+        dists = model.latent_distributions(list(model.latents))
+    levels = [z.detach().numpy().astype(np.int64) for z in model.latents]
+    mean16, scale, order = coder_predictions(ctx, levels, scheme)
+    for k, (mean, log2_scale) in enumerate(dists):
+        m, s = mean.numpy().ravel()[order[k]], log2_scale.numpy().ravel()[order[k]]
+        assert np.abs(mean16[k] / 16 - m).max() <= 1 / 16 + 1e-4
+        free = (scale[k] > 0) & (scale[k] < entropy.NUM_SCALES - 1)
+        assert np.abs(scale[k] - 20 - 4 * s)[free].max() <= 0.5 + 1e-4
+
+
+def coder_predictions(ctx, levels, scheme):
+    """Per level, the integer coder's mean (1/16) and scale index of each cell, in coding order,
+    and that order as flat cell indices."""
+    mean16, scale, order = {}, {}, {}
+    if scheme == "wavefront":
+        for k, (residual, keys) in enumerate(latent_coding._wavefront_residuals(ctx, levels)):
+            order[k] = latent_coding._Wavefronts.of(levels[k].shape).order
+            s, frac = np.divmod(keys, 16)
+            mean16[k] = 16 * (levels[k].ravel()[order[k]] - residual) + frac - 8
+            scale[k] = s
+        return mean16, scale, order
+    cursors = {k: latent_coding._Cursor(z) for k, z in enumerate(levels)}
+
+    def fill(k, centre, frac, s, groups):
+        mean16.setdefault(k, []).append(16 * centre + frac)
+        scale.setdefault(k, []).append(s)
+        return cursors[k].next(len(centre))
+
+    latent_coding._walk(ctx, [z.shape for z in levels], fill)
+    for k, z in enumerate(levels):
+        board = np.broadcast_to(latent_coding._checkerboard(*z.shape[1:]), z.shape).ravel()
+        order[k] = np.concatenate([np.flatnonzero(board), np.flatnonzero(~board)])
+        mean16[k], scale[k] = np.concatenate(mean16[k]), np.concatenate(scale[k])
+    return mean16, scale, order

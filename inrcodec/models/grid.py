@@ -7,14 +7,16 @@ stored pixel grid; any other output size interpolates that feature grid continuo
 pixel centres (:mod:`inrcodec.coords`), so decoding works at any resolution. A per-pixel MLP
 maps the features to colour.
 
-A small context network predicts each latent's mean and scale from the upsampled coarser level and,
-for the second half of a checkerboard, its four already-decoded neighbours; it exists here in float
-(for training the rate term) and in :mod:`inrcodec.latent_coding` as exact integers (for coding).
+A small context network predicts each latent's mean and scale from the upsampled coarser level and
+its already-decoded neighbours (raster-causal ones for the wavefront scheme, the four direct ones
+for the second half of a checkerboard); it exists here in float (for training the rate term) and
+in :mod:`inrcodec.latent_coding` as exact integers (for coding).
 
 This family follows the recipe of Cool-chic and C3 (latent pyramid, tiny synthesis, learned
 entropy model, rate-aware training) with three differences that make it practical on a CPU in
 minutes and decodable at any size: separable fixed-kernel upsampling, per-pixel synthesis without
-convolutions, and a two-pass checkerboard context instead of a raster-order autoregressive one.
+convolutions, and a raster-causal context decoded in vectorised wavefronts rather than one latent
+at a time.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from ..latent_coding import (
     CONTEXT_INPUTS,
     KERNEL_BY_ID,
     KERNEL_IDS,
+    SCHEMES,
     UP2_TAPS,
+    WAVEFRONT_NEIGHBOURS,
     WEIGHT_BITS,
     IntegerContext,
 )
@@ -146,6 +150,7 @@ class GridImage(INR):
         activation: str = "relu",
         kernel: str = "bicubic",
         context_hidden: int = 8,
+        context_scheme: str = "wavefront",
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__(2, out_dim)
@@ -160,6 +165,10 @@ class GridImage(INR):
         self.hidden, self.depth = hidden, depth
         self.activation, self.kernel = activation, kernel
         self.context_hidden = context_hidden
+        if context_scheme not in SCHEMES:
+            raise ValueError(f"unknown context scheme {context_scheme!r}")
+        # Not part of the architecture: a file gives it as the latent tensors' coder parameter.
+        self.context_scheme = context_scheme
         self.sizes = level_sizes(height, width, first_level, count)
         self.latents = nn.ParameterList(
             nn.Parameter(torch.zeros(c, h, w)) for c, (h, w) in zip(self.channels, self.sizes)
@@ -393,6 +402,22 @@ class GridImage(INR):
         up = up2(latents[i + 1], self.kernel, (h, w))
         return up[:c] if up.shape[0] >= c else up[:1].expand(c, h, w)
 
+    def context_inputs(self, latents: list[torch.Tensor], i: int) -> torch.Tensor:
+        """The context network's inputs for every latent of level ``i``, (6, N), as the integer
+        coder forms them: the parent, then the scheme's five others."""
+        z = latents[i]
+        c, h, w = z.shape
+        parent = self.parent_planes(latents, i)
+        if self.context_scheme == "wavefront":
+            planes = [parent] + [shifted(z, dy, dx) for dy, dx in WAVEFRONT_NEIGHBOURS]
+        else:
+            rows = torch.arange(h, device=z.device).view(h, 1)
+            cols = torch.arange(w, device=z.device).view(1, w)
+            anchor = ((rows + cols) % 2 == 0).to(z.dtype).expand(c, h, w)
+            rest = 1 - anchor
+            planes = [parent, anchor] + [shifted(z, dy, dx) * rest for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+        return torch.stack(planes).view(CONTEXT_INPUTS, -1)
+
     def latent_distributions(self, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(mean, log2 scale) of every latent given the others, as the integer coder computes them.
 
@@ -403,21 +428,18 @@ class GridImage(INR):
         w2 = self.context_out.weight
         out = []
         for i, z in enumerate(latents):
-            c, h, w = z.shape
-            parent = self.parent_planes(latents, i)
-            rows = torch.arange(h, device=z.device).view(h, 1)
-            cols = torch.arange(w, device=z.device).view(1, w)
-            anchor = ((rows + cols) % 2 == 0).to(z.dtype).expand(c, h, w)
-            rest = 1 - anchor
-            padded = F.pad(z, (1, 1, 1, 1))
-            x = torch.stack([
-                parent, anchor,
-                padded[:, :-2, 1:-1] * rest, padded[:, 2:, 1:-1] * rest,  # up, down
-                padded[:, 1:-1, :-2] * rest, padded[:, 1:-1, 2:] * rest,  # left, right
-            ]).view(CONTEXT_INPUTS, -1)  # fmt: skip
+            x = self.context_inputs(latents, i)
             o = w2 @ F.relu(torch.addmm(b1[:, None], w1, x)) + self.level_bias[i][:, None]
-            out.append((o[0].view(c, h, w), o[1].view(c, h, w).clamp(LOG2_SCALE_MIN, LOG2_SCALE_MAX)))
+            out.append((o[0].view(z.shape), o[1].view(z.shape).clamp(LOG2_SCALE_MIN, LOG2_SCALE_MAX)))
         return out
+
+
+def shifted(z: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """The neighbour at (y + dy, x + dx) of every cell of (C, h, w), zero outside the grid."""
+    _, h, w = z.shape
+    top, left = max(-dy, 0), max(-dx, 0)
+    p = F.pad(z, (left, max(dx, 0), top, max(dy, 0)))
+    return p[:, top + dy : top + dy + h, left + dx : left + dx + w]
 
 
 def laplace_bits(y: torch.Tensor, mean: torch.Tensor, log2_scale: torch.Tensor) -> torch.Tensor:

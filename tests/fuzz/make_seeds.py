@@ -4,7 +4,7 @@
 
 Every family (SIREN 1, Fourier 2, latent grid 3, segments 4 for audio), both point-model coders
 (Laplace, raw fp16), every colour mode and both bit depths, mono and stereo audio, plus the
-format-1.0 golden file. The files are fitted for a handful of steps: the fuzzer needs valid
+format-1.0 golden file and the format-1.1 grid golden file (the checkerboard context). The files are fitted for a handful of steps: the fuzzer needs valid
 structure, not good pictures, and small files mutate faster.
 """
 
@@ -58,6 +58,8 @@ def seed_files() -> dict[str, bytes]:
             _tone(600, 2), 8000, kbps=32, model="fourier", depth=2, width=6, **_FIT
         ),
         "golden_v1_0.inr": (DATA / "golden_v1_0.inr").read_bytes(),
+        # the checkerboard context scheme, which only format 1.x files use
+        "golden_v1_1_grid.inr": (DATA / "golden_v1_1_grid.inr").read_bytes(),
     }
 
 

@@ -64,7 +64,7 @@ def files() -> dict[str, bytes]:
         "text.png": b"this is a text file, not a PNG\n",
         "wrong_magic.inr": b"\x89PNG" + good[4:],
         "bad_crc.inr": good[:-1] + bytes([good[-1] ^ 0xFF]),
-        "future_version.inr": _with_version(good, 2),
+        "future_version.inr": _with_version(good, 3),
         "huge_image_valid_crc.inr": inr_with("siren_rgb.inr", signal={"width": 10**9, "height": 10**9}),
         "million_layers_valid_crc.inr": inr_with("siren_rgb.inr", arch=(10**6, 2, 480, 480)),
         "unknown_family_valid_crc.inr": inr_with("siren_rgb.inr", family=9),
