@@ -2,6 +2,7 @@
 
     python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl            # effort table
     python benchmarks/results_tables.py benchmarks/results/siren_baseline/rows.jsonl --per-image
+    python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl --vs-jpeg    # against JPEG
 
 Every figure comes from the rows the harness wrote: bpp from the real file size, PSNR of the
 8-bit decoded output, wall and CPU seconds as measured. JPEG "at the same bpp" interpolates
@@ -60,6 +61,33 @@ def effort_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _mean_text(values: list[float]) -> str:
+    return f"{statistics.mean(values):.2f}" if values else "–"
+
+
+def jpeg_comparison(rows: list[dict]) -> str:
+    """Per inr variant and target: mean PSNR against JPEG at the same bpp on the same images, and
+    on how many images the inr file is better (images outside JPEG's bpp range are counted
+    apart)."""
+    lines = [
+        "| variant | target bpp | images inside JPEG's range | mean PSNR dB | JPEG at the same bpp | better than JPEG | outside JPEG's range |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    groups: dict[tuple[str, float], list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["family"] == "inr":
+            groups[(r["variant"], r["setting"])].append(r)
+    for (variant, target), group in sorted(groups.items()):
+        pairs = [(r["psnr_rgb"], jpeg_at(rows, r["image"], r["bpp"])) for r in group]
+        inside = [(p, j) for p, j in pairs if j is not None]
+        lines.append(
+            f"| {variant} | {target:g} | {len(inside)} | {_mean_text([p for p, _ in inside])} | "
+            f"{_mean_text([j for _, j in inside])} | "
+            f"{sum(p > j for p, j in inside)} | {len(pairs) - len(inside)} |"
+        )
+    return "\n".join(lines)
+
+
 def per_image_table(rows: list[dict]) -> str:
     lines = [
         "| variant | image | target bpp | real bpp | PSNR dB | JPEG PSNR at that bpp | encode s | decode s |",
@@ -80,9 +108,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", type=Path)
     parser.add_argument("--per-image", action="store_true")
+    parser.add_argument("--vs-jpeg", action="store_true", help="per target: PSNR against JPEG at the same bpp")
     args = parser.parse_args()
     rows = load(args.rows)
-    print(per_image_table(rows) if args.per_image else effort_table(rows))
+    print(per_image_table(rows) if args.per_image else jpeg_comparison(rows) if args.vs_jpeg else effort_table(rows))
 
 
 if __name__ == "__main__":

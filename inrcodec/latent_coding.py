@@ -337,14 +337,33 @@ def _first_layer_parent(ctx: IntegerContext, parent: np.ndarray, bits: int) -> n
     return np.multiply.outer(parent.ravel(), ctx.w1[:, 0]) + (ctx.b1 << bits)
 
 
-def _wavefront_predictions(ctx, k, parent_acc, neighbours, w1_neighbours, bits):
-    """Centre and table key (scale and mean fraction) of cells, from their parent share of the
-    first layer and their neighbours (N, 5); ``w1_neighbours`` is the neighbours' first-layer
-    weights, transposed and in Q(WEIGHT_BITS + bits)."""
-    mean16, scale = ctx.head(k, parent_acc + _exact_matmul(neighbours, w1_neighbours), bits)
-    half = MEAN_UNITS // 2
-    centre = (mean16 + half) // MEAN_UNITS
-    return centre, scale * MEAN_UNITS + (mean16 + half - MEAN_UNITS * centre)
+class _WavefrontLevel:
+    """One level's wavefront coding state: the cells in decoding order, their places in a
+    zero-padded copy of the level (``padded``, filled as symbols become known), and the parts of
+    the context network's first layer that do not depend on the neighbours."""
+
+    def __init__(self, ctx: IntegerContext, k: int, shape: tuple[int, int, int], coarser: np.ndarray | None) -> None:
+        parent, self.bits = _parent_of(ctx, coarser, shape)
+        self.ctx, self.k, self.shape = ctx, k, shape
+        self.fronts = _Wavefronts.of(shape)
+        self.padded = np.zeros(self.fronts.padded_shape, dtype=np.int64).ravel()
+        order = self.fronts.order
+        self.at = self.fronts.padded_index[order]  # per cell in decoding order
+        self.parent_acc = _first_layer_parent(ctx, parent.ravel()[order], self.bits)
+        self.w1_neighbours = ctx.w1[:, 1:].T << self.bits
+
+    def predict(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Centre and table key (scale and mean fraction) of cells a..b of the decoding order,
+        whose neighbours must already be in ``padded``."""
+        neighbours = self.padded[self.at[a:b, None] + self.fronts.offsets]
+        acc = self.parent_acc[a:b] + _exact_matmul(neighbours, self.w1_neighbours)
+        mean16, scale = self.ctx.head(self.k, acc, self.bits)
+        half = MEAN_UNITS // 2
+        centre = (mean16 + half) // MEAN_UNITS
+        return centre, scale * MEAN_UNITS + (mean16 + half - MEAN_UNITS * centre)
+
+    def symbols(self) -> np.ndarray:
+        return self.padded[self.fronts.padded_index].reshape(self.shape)
 
 
 def _wavefront_residuals(ctx: IntegerContext, levels: list[np.ndarray]):
@@ -352,33 +371,21 @@ def _wavefront_residuals(ctx: IntegerContext, levels: list[np.ndarray]):
     the encoder can do because it knows every latent."""
     out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * len(levels)
     for k in reversed(range(len(levels))):
-        z = levels[k].astype(np.int64)
-        parent, bits = _parent_of(ctx, levels[k + 1] if k + 1 < len(levels) else None, z.shape)
-        fronts = _Wavefronts.of(z.shape)
-        padded = np.zeros(fronts.padded_shape, dtype=np.int64).ravel()
-        padded[fronts.padded_index] = z.ravel()
-        rows = fronts.order
-        neighbours = padded[fronts.padded_index[rows, None] + fronts.offsets]
-        parent_acc = _first_layer_parent(ctx, parent.ravel()[rows], bits)
-        centre, keys = _wavefront_predictions(ctx, k, parent_acc, neighbours, ctx.w1[:, 1:].T << bits, bits)
-        out[k] = (z.ravel()[rows] - centre, keys)
+        level = _WavefrontLevel(ctx, k, levels[k].shape, levels[k + 1] if k + 1 < len(levels) else None)
+        z = levels[k].astype(np.int64).ravel()
+        level.padded[level.fronts.padded_index] = z
+        centre, keys = level.predict(0, len(z))
+        out[k] = (z[level.fronts.order] - centre, keys)
     return out
 
 
 def _wavefront_decode(decoder: StreamDecoder, ctx: IntegerContext, shapes, banks) -> list[np.ndarray]:
     levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
     for k in reversed(range(len(shapes))):
-        parent, bits = _parent_of(ctx, levels[k + 1] if k + 1 < len(shapes) else None, shapes[k])
-        fronts = _Wavefronts.of(shapes[k])
-        padded = np.zeros(fronts.padded_shape, dtype=np.int64).ravel()
-        # Per cell in decoding order: the parent's share of the first layer and the padded index.
-        parent_acc = _first_layer_parent(ctx, parent.ravel()[fronts.order], bits)
-        at = fronts.padded_index[fronts.order]
-        around = at[:, None] + fronts.offsets
-        w1_neighbours = ctx.w1[:, 1:].T << bits
-        bounds = fronts.bounds.tolist()
+        level = _WavefrontLevel(ctx, k, shapes[k], levels[k + 1] if k + 1 < len(shapes) else None)
+        bounds = level.fronts.bounds.tolist()
         for a, b in zip(bounds[:-1], bounds[1:]):
-            centre, keys = _wavefront_predictions(ctx, k, parent_acc[a:b], padded[around[a:b]], w1_neighbours, bits)
-            padded[at[a:b]] = decoder.read_rows(keys, banks[k]) + centre
-        levels[k] = padded[fronts.padded_index].reshape(shapes[k])
+            centre, keys = level.predict(a, b)
+            level.padded[level.at[a:b]] = decoder.read_rows(keys, banks[k]) + centre
+        levels[k] = level.symbols()
     return levels
