@@ -6,11 +6,11 @@ from what the decoder already has: the coarser level, upsampled 2x to this level
 *parent*), and decoded neighbours in the same level. Levels are decoded coarsest first. Two
 schemes order a level's latents (the file names its scheme; see docs/format.md):
 
-- ``wavefront`` (format 2.0, the default): every latent sees its left, up, up-left, up-right and
+- ``wavefront`` (format 2.0; the encoder's choice from 0.2 bpp up): every latent sees its left, up, up-left, up-right and
   left-of-left neighbours. Those all lie on earlier wavefronts ``t = x + 2y``, so a wavefront is
   one vectorised step and a level takes ``width + 2 height`` of them, each symbol with its own
   table. Measured against the checkerboard: docs/grid.md.
-- ``checkerboard`` (format 1.x): the *anchors* (``(i + j)`` even) first, with no neighbours, then
+- ``checkerboard`` (format 1.x, and 2.0 below 0.2 bpp): the *anchors* (``(i + j)`` even) first, with no neighbours, then
   the rest with their four decoded neighbours; two passes per level, symbols grouped by table.
 
 Everything the entropy decoder depends on is computed here in int64 fixed point from integers in
