@@ -292,10 +292,21 @@ class ShiftedLaplaceBank:
 _ROWS_PER_CALL = 1 << 14
 
 
+@functools.cache
 def _categorical_family():
+    """constriction's categorical model family, whose tables come with each call (one per symbol);
+    built once, as the decoder asks for it on every wavefront."""
     import constriction
 
     return constriction.stream.model.Categorical(perfect=False)
+
+
+def _offset_symbols(symbols: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Symbols lo..hi as the table indices 0..hi-lo the coder takes, or a ValueError."""
+    q = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
+    if q.size and (q.min() < lo or q.max() > hi):
+        raise ValueError(f"symbols outside the model range {lo}..{hi}")
+    return (q - lo).astype(np.int32)
 
 
 class StreamEncoder:
@@ -306,19 +317,15 @@ class StreamEncoder:
         self._chunks: list[tuple[np.ndarray, SymbolModel | tuple[np.ndarray, ShiftedLaplaceBank]]] = []
 
     def add(self, symbols: np.ndarray, model: SymbolModel) -> None:
-        q = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
-        if q.size and (q.min() < model.lo or q.max() > model.hi):
-            raise ValueError(f"symbols outside the model range {model.lo}..{model.hi}")
+        q = _offset_symbols(symbols, model.lo, model.hi)
         if q.size and not model.trivial:
-            self._chunks.append(((q - model.lo).astype(np.int32), model))
+            self._chunks.append((q, model))
 
     def add_rows(self, symbols: np.ndarray, keys: np.ndarray, bank: ShiftedLaplaceBank) -> None:
         """Add symbols that each have their own table: ``bank``'s table ``keys[i]`` for symbol i."""
-        q = np.ascontiguousarray(symbols, dtype=np.int64).ravel()
-        if q.size and (q.min() < bank.lo or q.max() > bank.hi):
-            raise ValueError(f"symbols outside the table range {bank.lo}..{bank.hi}")
+        q = _offset_symbols(symbols, bank.lo, bank.hi)
         if q.size and not bank.trivial:
-            self._chunks.append(((q - bank.lo).astype(np.int32), (np.asarray(keys).ravel(), bank)))
+            self._chunks.append((q, (np.asarray(keys).ravel(), bank)))
 
     def finish(self) -> bytes:
         import constriction

@@ -25,7 +25,6 @@ from .latent_coding import (
     IntegerContext,
     decode_levels,
     encode_levels,
-    residual_ranges,
 )
 from .models.grid import GridImage
 from .tasks import GridFitTask
@@ -194,10 +193,7 @@ def encode_payload(model: GridImage, psnr_of) -> tuple[tuple[TensorCode, ...], b
         codes.append(_laplace_code(encoder, quantize.quantize(p.detach().cpu().numpy(), e), e))
     ctx = _integer_context(model, context_symbols)
     levels = [np.round(z.detach().cpu().double().numpy()).astype(np.int64) for z in model.latents]
-    ranges = residual_ranges(ctx, levels, model.context_scheme)
-    for k, (lo, hi) in enumerate(ranges):  # what the decoder would refuse must not be written
-        entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
-    encode_levels(encoder, ctx, levels, ranges, model.context_scheme)
+    ranges = encode_levels(encoder, ctx, levels, model.context_scheme)
     scheme = SCHEMES[model.context_scheme]
     codes += [TensorCode(0, lo, hi, CODER_FAMILY, scheme) for lo, hi in ranges]
     return tuple(codes), encoder.finish()
@@ -255,6 +251,8 @@ def context_scheme(header: Header) -> str:
     """The latent context scheme a grid file was coded with: the latent tensors' coder parameter,
     the same for every level; format 1.x knows only the checkerboard."""
     schemes = {code.param for code in header.tensors if code.coder == CODER_FAMILY}
+    if not schemes:
+        raise FormatError("grid file lists no latent tensors")
     if len(schemes) != 1:
         raise FormatError(f"latent levels disagree on their context scheme {sorted(schemes)}")
     (scheme,) = schemes

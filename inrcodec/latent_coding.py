@@ -172,12 +172,17 @@ def _pass_inputs(parent, anchors_only, grid, mask, input_bits):
     return np.stack(cols, axis=1)
 
 
+def _centre(mean16: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The integer centre of each predicted mean (in 1/16) and the fraction left, in -8..7."""
+    centre = np.floor_divide(mean16 + MEAN_UNITS // 2, MEAN_UNITS)
+    return centre, mean16 - MEAN_UNITS * centre
+
+
 def _groups(mean16: np.ndarray, scale: np.ndarray):
     """Centres, fractions and the (scale, fraction) groups, in coding order, of a pass."""
-    centre = np.floor_divide(mean16 + MEAN_UNITS // 2, MEAN_UNITS)
-    frac = mean16 - MEAN_UNITS * centre
+    centre, frac = _centre(mean16)
     order = np.lexsort((np.arange(len(scale)), frac, scale))
-    key = scale[order] * MEAN_UNITS + (frac[order] + MEAN_UNITS // 2)
+    key = entropy.ShiftedLaplaceBank.key(scale[order], frac[order])
     return centre, frac, np.split(order, np.flatnonzero(np.diff(key)) + 1)
 
 
@@ -223,10 +228,42 @@ def _models(scale, frac, groups, lo, hi):
         yield g, SymbolModel.shifted_laplace(int(scale[g[0]]), int(frac[g[0]]), lo, hi)
 
 
-def residual_ranges(ctx: IntegerContext, levels: list[np.ndarray], scheme: str) -> list[tuple[int, int]]:
-    """The (lowest, highest) residual of each level: what the header stores for the tables."""
+def _check_ranges(ranges: list[tuple[int, int]]) -> None:
+    """What the decoder refuses must not be written: both sides check the header's ranges here."""
+    for k, (lo, hi) in enumerate(ranges):
+        entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
+
+
+def encode_levels(
+    encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray], scheme: str
+) -> list[tuple[int, int]]:
+    """Add every level's latents (``levels`` finest first) to the stream, in decoding order, and
+    return each level's (lowest, highest) residual: what the header stores for the tables."""
     if scheme == "wavefront":
-        return [(int(r.min()), int(r.max())) for r, _ in _wavefront_residuals(ctx, levels)]
+        residuals = _wavefront_residuals(ctx, levels)
+        ranges = [(int(r.min()), int(r.max())) for r, _ in residuals]
+        _check_ranges(ranges)
+        for k in reversed(range(len(levels))):
+            encoder.add_rows(*residuals[k], entropy.ShiftedLaplaceBank(*ranges[k]))
+        return ranges
+    ranges = _checkerboard_ranges(ctx, levels)
+    _check_ranges(ranges)
+    cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
+
+    def fill(k, centre, frac, scale, groups):
+        symbols = cursor[k].next(len(centre))
+        residual = symbols - centre
+        for g, model in _models(scale, frac, groups, *ranges[k]):
+            encoder.add(residual[g], model)
+        return symbols
+
+    _walk(ctx, [z.shape for z in levels], fill)
+    return ranges
+
+
+def _checkerboard_ranges(ctx: IntegerContext, levels: list[np.ndarray]) -> list[tuple[int, int]]:
+    """Each level's residual range under the checkerboard: a walk of its own, because the tables
+    (which need the range) are chosen during the coding walk."""
     found: dict[int, list[np.ndarray]] = {}
     cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
 
@@ -240,27 +277,6 @@ def residual_ranges(ctx: IntegerContext, levels: list[np.ndarray], scheme: str) 
             for k in range(len(levels))]  # fmt: skip
 
 
-def encode_levels(
-    encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray], ranges: list[tuple[int, int]], scheme: str
-) -> None:
-    """Add every level's latents (``levels`` finest first) to the stream, in decoding order."""
-    if scheme == "wavefront":
-        residuals = _wavefront_residuals(ctx, levels)
-        for k in reversed(range(len(levels))):
-            encoder.add_rows(*residuals[k], entropy.ShiftedLaplaceBank(*ranges[k]))
-        return
-    cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
-
-    def fill(k, centre, frac, scale, groups):
-        symbols = cursor[k].next(len(centre))
-        residual = symbols - centre
-        for g, model in _models(scale, frac, groups, *ranges[k]):
-            encoder.add(residual[g], model)
-        return symbols
-
-    _walk(ctx, [z.shape for z in levels], fill)
-
-
 def decode_levels(
     decoder: StreamDecoder,
     ctx: IntegerContext,
@@ -269,8 +285,7 @@ def decode_levels(
     scheme: str,
 ) -> list[np.ndarray]:
     """Read every level's latents back (returned finest first), mirroring :func:`encode_levels`."""
-    for k, (lo, hi) in enumerate(ranges):
-        entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
+    _check_ranges(ranges)
     if scheme == "wavefront":
         return _wavefront_decode(decoder, ctx, shapes, [entropy.ShiftedLaplaceBank(*r) for r in ranges])
 
@@ -358,9 +373,8 @@ class _WavefrontLevel:
         neighbours = self.padded[self.at[a:b, None] + self.fronts.offsets]
         acc = self.parent_acc[a:b] + _exact_matmul(neighbours, self.w1_neighbours)
         mean16, scale = self.ctx.head(self.k, acc, self.bits)
-        half = MEAN_UNITS // 2
-        centre = (mean16 + half) // MEAN_UNITS
-        return centre, scale * MEAN_UNITS + (mean16 + half - MEAN_UNITS * centre)
+        centre, frac = _centre(mean16)
+        return centre, entropy.ShiftedLaplaceBank.key(scale, frac)
 
     def symbols(self) -> np.ndarray:
         return self.padded[self.fronts.padded_index].reshape(self.shape)
