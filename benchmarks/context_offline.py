@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from inrcodec import codec, container
-from inrcodec.models.grid import LOG2_SCALE_MAX, LOG2_SCALE_MIN, GridImage, laplace_bits, neighbour_planes
+from inrcodec.models.grid import LOG2_SCALE_MAX, LOG2_SCALE_MIN, GridImage, laplace_bits
 
 SCHEMES = ("parent", "checkerboard", "three-pass", "raster")
 
@@ -39,16 +39,13 @@ def latents_of(path: str):
     return model, [z.detach().clone() for z in model.latents]
 
 
-#: the eight neighbours (dy, dx) by name
-OFFSETS = {
-    "up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1),
-    "up_left": (-1, -1), "up_right": (-1, 1), "down_left": (1, -1), "down_right": (1, 1),
-}  # fmt: skip
-
-
 def neighbours(z: torch.Tensor) -> dict[str, torch.Tensor]:
     """The eight neighbours of every cell of (C, h, w), zero outside."""
-    return dict(zip(OFFSETS, neighbour_planes(z, list(OFFSETS.values()))))
+    p = F.pad(z, (1, 1, 1, 1))
+    return {
+        "up": p[:, :-2, 1:-1], "down": p[:, 2:, 1:-1], "left": p[:, 1:-1, :-2], "right": p[:, 1:-1, 2:],
+        "up_left": p[:, :-2, :-2], "up_right": p[:, :-2, 2:], "down_left": p[:, 2:, :-2], "down_right": p[:, 2:, 2:],
+    }  # fmt: skip
 
 
 def scheme_inputs(scheme: str, z: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:

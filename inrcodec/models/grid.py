@@ -409,13 +409,13 @@ class GridImage(INR):
         c, h, w = z.shape
         parent = self.parent_planes(latents, i)
         if self.context_scheme == "wavefront":
-            planes = [parent] + neighbour_planes(z, WAVEFRONT_NEIGHBOURS)
+            planes = [parent] + [shifted(z, dy, dx) for dy, dx in WAVEFRONT_NEIGHBOURS]
         else:
             rows = torch.arange(h, device=z.device).view(h, 1)
             cols = torch.arange(w, device=z.device).view(1, w)
             anchor = ((rows + cols) % 2 == 0).to(z.dtype).expand(c, h, w)
             rest = 1 - anchor
-            planes = [parent, anchor] + [n * rest for n in neighbour_planes(z, _CHECKERBOARD_NEIGHBOURS)]
+            planes = [parent, anchor] + [shifted(z, dy, dx) * rest for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
         return torch.stack(planes).view(CONTEXT_INPUTS, -1)
 
     def latent_distributions(self, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -434,18 +434,12 @@ class GridImage(INR):
         return out
 
 
-#: the checkerboard's second-pass neighbours (dy, dx): up, down, left, right
-_CHECKERBOARD_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
-
-
-def neighbour_planes(z: torch.Tensor, offsets) -> list[torch.Tensor]:
-    """For each (dy, dx), the neighbour at (y + dy, x + dx) of every cell of (C, h, w), zero
-    outside the grid: views into one padded copy (the rate term builds them every step)."""
+def shifted(z: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """The neighbour at (y + dy, x + dx) of every cell of (C, h, w), zero outside the grid."""
     _, h, w = z.shape
-    top, bottom = max(0, *(-dy for dy, _ in offsets)), max(0, *(dy for dy, _ in offsets))
-    left, right = max(0, *(-dx for _, dx in offsets)), max(0, *(dx for _, dx in offsets))
-    p = F.pad(z, (left, right, top, bottom))
-    return [p[:, top + dy : top + dy + h, left + dx : left + dx + w] for dy, dx in offsets]
+    top, left = max(-dy, 0), max(-dx, 0)
+    p = F.pad(z, (left, max(dx, 0), top, max(dy, 0)))
+    return p[:, top + dy : top + dy + h, left + dx : left + dx + w]
 
 
 def laplace_bits(y: torch.Tensor, mean: torch.Tensor, log2_scale: torch.Tensor) -> torch.Tensor:
