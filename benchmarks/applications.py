@@ -49,16 +49,18 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inrcodec import apps  # noqa: E402
-from inrcodec.apps.common import FitOptions, build_model, resolve  # noqa: E402
-from inrcodec.apps.upscale import default_options as upscale_defaults  # noqa: E402
-from inrcodec.bench.machine import machine_info  # noqa: E402
-from inrcodec.fit import seeded_generator  # noqa: E402
-from inrcodec.io.audio import read_audio  # noqa: E402
-from inrcodec.io.image import read_image, to_values  # noqa: E402
-from inrcodec.metrics import log_spectral_distance, psnr, snr_db, ssim  # noqa: E402
-from inrcodec.tasks import PointFitTask  # noqa: E402
-from inrcodec import coords  # noqa: E402
+from inrcodec import (
+    apps,
+    coords,
+)
+from inrcodec.apps.common import FitOptions, build_network, resolve
+from inrcodec.apps.upscale import default_options as upscale_defaults
+from inrcodec.bench.machine import machine_info
+from inrcodec.fit import seeded_generator
+from inrcodec.io.audio import read_audio
+from inrcodec.io.image import read_image, to_values
+from inrcodec.metrics import log_spectral_distance, psnr, snr_db, ssim
+from inrcodec.tasks import PointFitTask
 
 SHARED = ROOT.parent / "shared" / "data"
 IMAGES = "kodim01,kodim05,kodim15,kodim20,kodim23"
@@ -128,7 +130,7 @@ def learn_init(photos: list[np.ndarray], opts: FitOptions, seconds: float, seed:
     """
     g = seeded_generator(seed)
     small = [downscale(p) for p in photos if p.shape[1] >= p.shape[0]]
-    model = build_model(opts, 2, 3, g)
+    model = build_network(opts, 2, 3, g)
     inner, eps = 20, 0.3
     start, outer = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
@@ -136,7 +138,7 @@ def learn_init(photos: list[np.ndarray], opts: FitOptions, seconds: float, seed:
         h, w = img.shape[:2]
         points = torch.from_numpy(coords.image_points(h, w))
         values = torch.from_numpy(to_values(img).reshape(-1, 3))
-        clone = build_model(opts, 2, 3, g)
+        clone = build_network(opts, 2, 3, g)
         clone.load_state_dict(model.state_dict())
         task = PointFitTask(clone, points, values, lambda p: 0.0, lr=opts.lr, batch_size=opts.batch, generator=g)
         adam = torch.optim.Adam(task.parameter_groups())
@@ -161,7 +163,9 @@ def super_resolution(name, clean, seconds, init, figs):
         rows.append(image_row(name, "super-resolution x4", "bicubic-reduced", method, clean, out, t))
         outs[method] = out
     r, t = timed(lambda: apps.run_upscale(small, 4, options=FitOptions(seconds=seconds)))
-    rows.append(image_row(name, "super-resolution x4", "bicubic-reduced", "inr (siren)", clean, r.output, t, fit_extra(r)))
+    rows.append(
+        image_row(name, "super-resolution x4", "bicubic-reduced", "inr (siren)", clean, r.output, t, fit_extra(r))
+    )
     outs["inr (siren)"] = r.output
     if init is not None:
         r, t = timed(lambda: apps.run_upscale(small, 4, options=FitOptions(seconds=seconds), init=init))
@@ -356,11 +360,15 @@ def markdown(summary: list[dict]) -> str:
                       f"| {s['seconds']:.2f} |" for s in part]  # fmt: skip
         else:
             extra = task == "reconstruction"
-            head = "| setting | method | PSNR (dB) | SSIM |" + (" PSNR missing px (dB) |" if extra else "") + " time (s) |"
+            head = (
+                "| setting | method | PSNR (dB) | SSIM |" + (" PSNR missing px (dB) |" if extra else "") + " time (s) |"
+            )
             lines += [f"### {task}", "", head, "|---|---|---:|---:|" + ("---:|" if extra else "") + "---:|"]
             for s in part:
                 miss = f" {s.get('psnr_missing', float('nan')):.2f} |" if extra else ""
-                lines.append(f"| {s['setting']} | {s['method']} | {s['psnr']:.2f} | {s['ssim']:.4f} |{miss} {s['seconds']:.1f} |")
+                lines.append(
+                    f"| {s['setting']} | {s['method']} | {s['psnr']:.2f} | {s['ssim']:.4f} |{miss} {s['seconds']:.1f} |"
+                )
         lines.append("")
     return "\n".join(lines)
 
@@ -369,7 +377,9 @@ def crop_box(shape, size=128, centred=False):
     """A detailed crop, or (``centred``) the one around the centre, where the missing block is."""
     h, w = shape[:2]
     dy, dx = (0, 0) if centred else (-40, 60)
-    return slice(h // 2 - size // 2 + dy, h // 2 + size // 2 + dy), slice(w // 2 - size // 2 + dx, w // 2 + size // 2 + dx)
+    return slice(h // 2 - size // 2 + dy, h // 2 + size // 2 + dy), slice(
+        w // 2 - size // 2 + dx, w // 2 + size // 2 + dx
+    )
 
 
 def figure(path: Path, title: str, entry) -> None:

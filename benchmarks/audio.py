@@ -21,15 +21,25 @@ BACH = ROOT.parent / "shared" / "data" / "audio" / "bach.wav"
 
 
 @click.command()
-@click.option("--clip", "clips", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"Audio file to benchmark (repeatable) [{BACH}].")
+@click.option(
+    "--clip",
+    "clips",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Audio file to benchmark (repeatable) [{BACH}].",
+)
 @click.option("--no-plucks", is_flag=True, help="Leave out the synthetic stereo plucks clip.")
 @click.option("--kbps", default="16,24,32,48,64", show_default=True, help="Target rates, comma-separated.")
 @click.option("--codec", "codecs", default="inr,mp3,opus", show_default=True)
 @click.option("--time", "seconds", type=float, help="inrcodec fitting seconds per clip [its default].")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-              default=ROOT / "benchmarks" / "results" / "audio", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=ROOT / "benchmarks" / "results" / "audio",
+    show_default=True,
+)
 def main(clips, no_plucks, kbps, codecs, seconds, seed, output):
     """Measure SNR, segmental SNR, PSNR, LSD, real kbit/s and times; write tables and plots."""
     from inrcodec.bench.audio import AudioBenchConfig, default_clips, run_audio_benchmark

@@ -50,7 +50,7 @@ def measure(path: str, way: str, scale: float) -> dict:
     """Run in the subprocess: decode ``path`` and report the peak RSS before and after."""
     import torch
 
-    from inrcodec import codec, container
+    from inrcodec import codec, container, decoder, limits
     from inrcodec.io.image import from_values
 
     torch.set_num_threads(1)
@@ -58,12 +58,12 @@ def measure(path: str, way: str, scale: float) -> dict:
     header, payload = container.unpack(data)
     s = header.signal
     h, w = round(s.height * scale), round(s.width * scale)
-    work = codec.check_decode(header, 2, s.channels, (h, w), codec.DEFAULT_LIMITS, 0).work + 64 * h * w
+    work = decoder.check_decode(header, 2, s.channels, (h, w), limits.DEFAULT_LIMITS, 0).work + 64 * h * w
 
     def decode():
         if way == "streamed":
             return codec.decode_image(data, scale=scale).pixels
-        model = codec.rebuild_model(header, payload, 2, s.channels, codec.DEFAULT_LIMITS)
+        model = decoder.rebuild_model(header, payload, 2, s.channels, limits.DEFAULT_LIMITS)
         return from_values(model.render(h, w, torch.device("cpu")), s.bit_depth)
 
     # The first decode in a process also pays one-time costs that stay (entropy tables, torch's
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from inrcodec.bench.machine import machine_info
-    from inrcodec.codec import EncodeOptions, encode_image
+    from inrcodec.codec import encode_image
+    from inrcodec.options import EncodeOptions
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

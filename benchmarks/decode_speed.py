@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from inrcodec import codec
+from inrcodec import codec, decoder
 from inrcodec.bench.machine import machine_info
 
 
@@ -42,7 +42,7 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = []
     for path in args.files:
-        info = codec.describe(path)
+        info = decoder.describe(path)
         for scale in (None, args.scale):
             seconds = time_decode(path, scale, args.repeats)
             row = {"file": path, "model": info["model"], "scale": scale or 1,

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 import inrcodec
-from inrcodec import codec
+from inrcodec import codec, decoder, runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILES = [*sorted((ROOT / "tests" / "data").glob("golden_*.inr")),
@@ -36,14 +36,14 @@ DEFAULT_FILES = [*sorted((ROOT / "tests" / "data").glob("golden_*.inr")),
 
 def symbols_hash(data: bytes, threads: int) -> str:
     h = hashlib.sha256()
-    with codec.torch_threads(threads):
-        for q in codec.entropy_decoded(data):
+    with runtime.torch_threads(threads):
+        for q in decoder.entropy_decoded(data):
             h.update(np.ascontiguousarray(q, dtype="<i8").tobytes())
     return h.hexdigest()
 
 
 def decode(data: bytes, device: str, threads: int, scale: float | None) -> np.ndarray:
-    if codec.peek_modality(data) == "image":
+    if decoder.peek_modality(data) == "image":
         return codec.decode_image(data, device=device, threads=threads, scale=scale).pixels.astype(np.int64)
     samples, _ = inrcodec.decode_audio(data, device=device, threads=threads)
     return samples.astype(np.float64)
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no CUDA device here: comparing 1 and 2 CPU threads only")
     rows = []
     for path in args.files or DEFAULT_FILES:
-        audio = codec.peek_modality(path.read_bytes()) == "audio"
+        audio = decoder.peek_modality(path.read_bytes()) == "audio"
         for scale in (None,) if audio else (None, *args.scale):
             for a, b in pairs:
                 row = compare(path, scale, a, b)

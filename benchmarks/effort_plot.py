@@ -23,7 +23,7 @@ from inrcodec.bench.cache import RowCache
 from inrcodec.bench.report import latest_rows
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def release(row: dict) -> str:
@@ -54,8 +54,10 @@ def main() -> None:
     ax.set_xscale("log")
     ax.set_xlabel("encode time per image [s] (wall clock, 2-core machine, one thread per job)")
     ax.set_ylabel("PSNR-RGB [dB]")
-    ax.set_title(f"Kodak, inrcodec {version}, target {args.bpp:g} bpp: PSNR against encode time per effort (stars: means)",
-                 fontsize=9)
+    ax.set_title(
+        f"Kodak, inrcodec {version}, target {args.bpp:g} bpp: PSNR against encode time per effort (stars: means)",
+        fontsize=9,
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

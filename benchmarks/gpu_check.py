@@ -40,12 +40,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from inrcodec import codec, container, grid_codec
+from inrcodec import codec, container, decoder
 from inrcodec.bench.datasets import default_cache_dir
 from inrcodec.bench.machine import machine_info
-from inrcodec.codec import EncodeOptions
 from inrcodec.fit import Budget
+from inrcodec.grid import GridConfig
+from inrcodec.grid.training import fit
 from inrcodec.io.image import read_image
+from inrcodec.options import EncodeOptions
+from inrcodec.rate import image_target
 from inrcodec.stacked import encode_images_stacked
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +76,7 @@ def timed(device: str, fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def symbols_hash(data: bytes) -> str:
     h = hashlib.sha256()
-    for q in codec.entropy_decoded(data):
+    for q in decoder.entropy_decoded(data):
         h.update(np.ascontiguousarray(q, dtype="<i8").tobytes())
     return h.hexdigest()
 
@@ -82,7 +85,7 @@ def parameters_survive_the_device(data: bytes, device: str) -> bool:
     """Whether the model a file describes holds, on ``device``, exactly the CPU's values."""
     header, payload = container.unpack(data)
     s = header.signal
-    model = codec.build_model_from(header, payload, 2, s.channels)
+    model = decoder.build_model_from(header, payload, 2, s.channels)
     on_cpu = {k: v.clone() for k, v in model.state_dict().items()}
     moved = model.to(device)
     return all(torch.equal(on_cpu[k], v.cpu()) for k, v in moved.state_dict().items())
@@ -110,7 +113,7 @@ def encode_both(img, model: str, steps: int, device: str) -> list[dict[str, Any]
     rows = []
     for side, where in (("reference", "cpu"), ("checked", device)):
         opts = EncodeOptions(bpp=0.3, steps=steps, model=model, device=where, threads=1, seed=0)
-        result, seconds = timed(where, lambda: codec.encode_image(img, opts))
+        result, seconds = timed(where, lambda opts=opts: codec.encode_image(img, opts))
         # "side" tells the two apart in a dry run, where both are encoded on the CPU
         row = {"model": model, "side": side, "encoded_on": where, "encode_s": seconds, "bytes": len(result.data),
                "psnr": result.psnr, **check_file(result.data, device)}  # fmt: skip
@@ -122,14 +125,15 @@ def precision_rows(img, steps: int, device: str) -> list[dict[str, Any]]:
     """The grid fit with its synthesis in bf16 (the default) and in fp32, on ``device``."""
     rows = []
     for bf16 in (True, False):
-        config = grid_codec.GridConfig(bf16=bf16)
+        config = GridConfig(bf16=bf16)
+        target = image_target(img.height * img.width, bpp=0.3)
 
-        def fit():
-            return grid_codec.fit_grid(img.pixels, 0.3, None, Budget(steps=steps), config, 0, torch.device(device))
+        def run_fit(config=config, target=target):
+            return fit(img.pixels, target, None, Budget(steps=steps), config, device=torch.device(device))
 
-        (_, task, _), seconds = timed(device, fit)
+        (task, _), seconds = timed(device, run_fit)
         rows.append({"synthesis": "bf16" if bf16 else "fp32", "fit_s": seconds, "psnr": task.evaluate(),
-                     "bpp": task.last_bpp})  # fmt: skip
+                     "bpp": task.last_bits / task.pixels})  # fmt: skip
     return rows
 
 
@@ -155,9 +159,13 @@ def summary(report: dict[str, Any]) -> str:
     for model, s in report["speedup"].items():
         lines.append(f"| {model} | {s['cpu_s']:.1f} | {s['device_s']:.1f} | {s['speedup']:.1f}x |")
     lines += ["", "| grid synthesis | fit s | PSNR | bpp |", "|---|---:|---:|---:|"]
-    lines += [f"| {r['synthesis']} | {r['fit_s']:.1f} | {r['psnr']:.2f} | {r['bpp']:.3f} |" for r in report["precision"]]
+    lines += [
+        f"| {r['synthesis']} | {r['fit_s']:.1f} | {r['psnr']:.2f} | {r['bpp']:.3f} |" for r in report["precision"]
+    ]
     lines += ["", "| SIREN fits | images | seconds | images/hour |", "|---|---:|---:|---:|"]
-    lines += [f"| {r['mode']} | {r['images']} | {r['seconds']:.1f} | {r['images_per_hour']:.0f} |" for r in report["stacking"]]
+    lines += [
+        f"| {r['mode']} | {r['images']} | {r['seconds']:.1f} | {r['images_per_hour']:.0f} |" for r in report["stacking"]
+    ]
     return "\n".join(lines) + "\n"
 
 

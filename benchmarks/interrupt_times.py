@@ -46,8 +46,13 @@ def trial(model: str, sig: signal.Signals, delay: float) -> dict:
         cmd = [sys.executable, "-m", "inrcodec", "encode", str(src), "-o", str(Path(tmp) / "out.inr"),
                "--time", "120", "--model", model]  # fmt: skip
         # default SIGINT disposition, even when this script runs in the background (which ignores it)
-        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc = subprocess.Popen(
+            cmd,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         try:
             first = _line(proc.stderr, 120)
             time.sleep(delay)

@@ -48,8 +48,8 @@ from PIL import Image
 from inrcodec.batch import encode_batch
 from inrcodec.bench.images import load_images
 from inrcodec.bench.machine import machine_info
-from inrcodec.codec import EncodeOptions
 from inrcodec.executors import Executor, available_cores, make_executor
+from inrcodec.options import EncodeOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 KODAK = ROOT.parent / "shared" / "data" / "kodak"

@@ -1,7 +1,7 @@
 """Regenerate docs/cli.md from the commands' --help, so the reference never drifts.
 
-    python docs/make_cli_reference.py          # rewrite docs/cli.md
-    python docs/make_cli_reference.py --check  # exit 1 if docs/cli.md is stale (the tests run this)
+python docs/make_cli_reference.py          # rewrite docs/cli.md
+python docs/make_cli_reference.py --check  # exit 1 if docs/cli.md is stale (the tests run this)
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """inrcodec: images and audio stored as small neural networks.
 
-    >>> import inrcodec
-    >>> blob = inrcodec.encode("photo.png", bpp=0.3)      # bytes of an .inr file
-    >>> pixels = inrcodec.decode(blob, scale=4)            # (H, W, C) uint8 array
-    >>> inrcodec.info(blob)["bpp"]
-    >>> blob = inrcodec.encode_audio(samples, 44100, kbps=24)   # (frames, channels) floats
-    >>> samples, rate = inrcodec.decode_audio(blob, rate=48000)
+>>> import inrcodec
+>>> blob = inrcodec.encode("photo.png", bpp=0.3)      # bytes of an .inr file
+>>> pixels = inrcodec.decode(blob, scale=4)            # (H, W, C) uint8 array
+>>> inrcodec.info(blob)["bpp"]
+>>> blob = inrcodec.encode_audio(samples, 44100, kbps=24)   # (frames, channels) floats
+>>> samples, rate = inrcodec.decode_audio(blob, rate=48000)
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from dataclasses import fields
 
 import numpy as np
 
+from .apps import denoise, inpaint, inpaint_audio, upscale
 from .audio import AudioEncodeOptions, AudioEncodeResult, decode_audio, encode_audio
-from .codec import DEFAULT_LIMITS, EncodeOptions, EncodeResult, Limits, describe, decode_image, encode_image
+from .codec import EncodeResult, decode_image, encode_image
+from .decoder import describe
 from .errors import FormatError, InputError, InrError, LimitError, OptionError, OutputError, VersionError
 from .fit import Progress
-from .apps import denoise, inpaint, inpaint_audio, upscale
+from .limits import DEFAULT_LIMITS, Limits
+from .options import EncodeOptions
 
 __version__ = "0.3.0"
 
@@ -65,28 +68,28 @@ def info(data: bytes | str | os.PathLike) -> dict:
 
 
 __all__ = [
-    "encode",
-    "decode",
-    "info",
-    "encode_image",
-    "decode_image",
-    "encode_audio",
-    "decode_audio",
-    "upscale",
-    "denoise",
-    "inpaint",
-    "inpaint_audio",
     "AudioEncodeOptions",
     "AudioEncodeResult",
     "EncodeOptions",
     "EncodeResult",
-    "Limits",
-    "Progress",
-    "InrError",
-    "InputError",
     "FormatError",
-    "VersionError",
+    "InputError",
+    "InrError",
     "LimitError",
+    "Limits",
     "OptionError",
     "OutputError",
+    "Progress",
+    "VersionError",
+    "decode",
+    "decode_audio",
+    "decode_image",
+    "denoise",
+    "encode",
+    "encode_audio",
+    "encode_image",
+    "info",
+    "inpaint",
+    "inpaint_audio",
+    "upscale",
 ]

@@ -20,17 +20,19 @@ import numpy as np
 import torch
 
 from . import container, coords
-from .codec import (
-    DEFAULT_LIMITS, Limits, build_model_from, check_decode, fit_and_pack, open_checkpoint, read_inr, resolve_device,
-    torch_threads,
-)  # fmt: skip
+from .codec import open_checkpoint
 from .container import AudioFields, Header
+from .decoder import build_model_from, check_decode
 from .errors import InputError, OptionError
 from .fit import Budget, ProgressCallback, seeded_generator
 from .io.audio import Audio, check_rate, from_array, read_audio
+from .limits import DEFAULT_LIMITS, Limits, read_inr
 from .metrics import audio_psnr, log_spectral_distance, psnr_from_mse, segmental_snr_db, snr_db
-from .models import INR, Segments, family_by_name
+from .models import INR, FourierMLP, Segments, Siren
+from .options import check_values
+from .point_codec import Quantization, fit_and_pack
 from .rate import RateTarget, audio_target, plan_point_model
+from .runtime import resolve_device, torch_threads
 from .tasks import EVAL_CHUNK, PointFitTask
 
 #: the rate used when neither kbps nor size is given
@@ -77,25 +79,8 @@ class AudioEncodeOptions:
     checkpoint_every: float = 10.0  # seconds between checkpoint saves
 
     def validated(self) -> AudioEncodeOptions:
-        if self.quant not in ("int", "fp16"):
-            raise OptionError(f"quant must be 'int' or 'fp16', got '{self.quant}'")
-        if not 1 <= self.bits <= 16:
-            raise OptionError(f"bits must be in 1..16, got {self.bits}")
-        if not 0 <= self.qat < 1:
-            raise OptionError(f"qat share must be in [0, 1), got {self.qat}")
-        if not 0 <= self.overlap <= 1:
-            raise OptionError(f"overlap must be in [0, 1] (a share of a segment), got {self.overlap}")
-        if self.batch < 1 or self.threads < 1:
-            raise OptionError("batch and threads must be at least 1")
-        for name in ("omega", "hidden_omega", "segment", "lr"):
-            v = getattr(self, name)
-            if v is not None and not (v > 0 and math.isfinite(v)):
-                raise OptionError(f"{name} must be a positive number, got {v}")
-        for name in ("depth", "width"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise OptionError(f"{name} must be at least 1, got {v}")
-        family_by_name(self.model)
+        check_values(self)
+        segment_family(self.model)
         return self
 
 
@@ -129,24 +114,34 @@ def default_seconds(duration: float) -> float:
     return max(60.0, 8.0 * duration)
 
 
+#: the coordinate networks a segment can be
+SEGMENT_FAMILIES: dict[str, type[INR]] = {Siren.name: Siren, FourierMLP.name: FourierMLP}
+
+
+def segment_family(name: str) -> type[INR]:
+    """The network class of each segment, by ``--model`` name."""
+    try:
+        return SEGMENT_FAMILIES[name]
+    except KeyError:
+        raise OptionError(f"unknown audio model '{name}' (choose from {', '.join(SEGMENT_FAMILIES)})") from None
+
+
 def plan_audio(audio: Audio, target: RateTarget, opts: AudioEncodeOptions) -> AudioPlan:
     """Segment count, per-segment network shape and omega_0 for a clip and a bit budget."""
-    inner = family_by_name(opts.model)
+    inner = segment_family(opts.model)
     bits = 16.0 if opts.quant == "fp16" else opts.bits
     seconds = opts.segment or DEFAULT_SEGMENT_SECONDS
     count = max(1, min(round(audio.duration / seconds), audio.frames // MIN_SEGMENT_FRAMES))
-    depth, width = plan_point_model(
-        inner.name, target, 1, audio.channels, bits, opts.depth, opts.width, models=count
-    )
+    depth, width = plan_point_model(inner, target, 1, audio.channels, bits, opts.depth, opts.width, models=count)
     span = audio.frames / count * (1.0 + opts.overlap)
     omega = opts.omega or OMEGA_PER_SAMPLE * span
     return AudioPlan(count, opts.overlap, depth, width, omega)
 
 
-def build_model(plan: AudioPlan, opts: AudioEncodeOptions, channels: int, seed: int) -> Segments:
+def build_segments(plan: AudioPlan, opts: AudioEncodeOptions, channels: int, seed: int) -> Segments:
     """The untrained segments model of a plan."""
-    inner = family_by_name(opts.model)
-    kwargs = {"first_omega": plan.omega, "hidden_omega": opts.hidden_omega} if inner.name == "siren" else {}
+    inner = segment_family(opts.model)
+    kwargs = {"first_omega": plan.omega, "hidden_omega": opts.hidden_omega} if inner is Siren else {}
     return Segments.build(
         inner, plan.count, plan.overlap, channels, generator=seeded_generator(seed),
         depth=plan.depth, width=plan.width, **kwargs,
@@ -228,7 +223,7 @@ def encode_audio_clip(
     checkpoint = open_checkpoint(opts, audio.samples, audio.rate)
     start = time.perf_counter()
     with torch_threads(opts.threads):
-        model = build_model(plan, opts, audio.channels, opts.seed).to(device)
+        model = build_segments(plan, opts, audio.channels, opts.seed).to(device)
         points = torch.from_numpy(coords.audio_axis(audio.frames, audio.rate, audio.rate).astype(np.float32))
         values = torch.from_numpy(audio.samples).to(device)
 
@@ -238,8 +233,7 @@ def encode_audio_clip(
         )  # fmt: skip
         data, steps = fit_and_pack(
             task, budget, target, lambda codes: _audio_header(audio, model, target, codes),
-            quant=opts.quant, bits=opts.bits, qat=opts.qat, lr=opts.lr, progress=progress,
-            checkpoint=checkpoint,
+            Quantization.of(opts), progress=progress, checkpoint=checkpoint,
         )  # fmt: skip
     seconds = time.perf_counter() - start
     decoded, _ = decode_audio(data, threads=opts.threads, limits=limits)

@@ -31,24 +31,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import container, coords
-from .codec import (
-    DEFAULT_LIMITS,
-    EncodeOptions,
-    EncodeResult,
-    Limits,
-    decode_image,
-    encode_image,
-    image_rate,
-    read_inr,
-    resolve_device,
-)
+from . import container, coords, families
+from .codec import EncodeResult, decode_image, encode_image, image_rate
 from .container import ImageFields
 from .errors import InrError, OptionError
 from .executors import Executor, RayExecutor, make_executor
 from .io.files import make_output_folder, write_bytes_atomic
 from .io.image import Image, image_format_for, image_size, read_image, write_image
-from .models import family_by_id
+from .limits import DEFAULT_LIMITS, Limits, read_inr
+from .options import EncodeOptions
+from .runtime import resolve_device
 
 #: the status of a file in a batch
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -202,7 +194,9 @@ def _run(entries: list[Entry], tally: _Tally, worker: Callable[[Any], list[dict[
             for reply in replies:
                 entry = by_index[reply["index"]]
                 if "error" in reply:
-                    tally.add(entry.index, FileResult(str(entry.input), str(entry.output), FAILED, error=reply["error"]))
+                    tally.add(
+                        entry.index, FileResult(str(entry.input), str(entry.output), FAILED, error=reply["error"])
+                    )
                 else:
                     tally.add(entry.index, finish(entry, reply))
 
@@ -259,9 +253,14 @@ def existing_encode(entry: Entry, options: EncodeOptions, limits: Limits = DEFAU
     if not isinstance(s, ImageFields) or (s.width, s.height) != (width, height):
         return None
     _, target = image_rate(options, width * height)
-    if family_by_id(header.family).name != options.model or (header.target_kind, header.target_value) != (target.kind, target.value):
+    if families.by_id(header.family).name != options.model or (header.target_kind, header.target_value) != (
+        target.kind,
+        target.value,
+    ):
         return None
-    return FileResult(str(entry.input), str(entry.output), SKIPPED, bytes=len(data), bpp=8 * len(data) / (width * height))
+    return FileResult(
+        str(entry.input), str(entry.output), SKIPPED, bytes=len(data), bpp=8 * len(data) / (width * height)
+    )
 
 
 def _read_for_encode(group: list[Entry], options: EncodeOptions, limits: Limits) -> EncodeJob:
@@ -429,7 +428,9 @@ def existing_decode(entry: Entry, request: DecodeRequest, limits: Limits = DEFAU
     if size != (width, height) or fmt != image_format_for(entry.output):
         return None
     s = header.signal
-    return FileResult(str(entry.input), str(entry.output), SKIPPED, bytes=len(data), bpp=8 * len(data) / (s.width * s.height))
+    return FileResult(
+        str(entry.input), str(entry.output), SKIPPED, bytes=len(data), bpp=8 * len(data) / (s.width * s.height)
+    )
 
 
 def decode_job(job: DecodeJob) -> list[dict[str, Any]]:

@@ -328,9 +328,7 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     if zlib.crc32(data[: expected - 4]) != crc:
         raise FormatError("checksum mismatch: the file is corrupt")
     if major not in READABLE_MAJORS:
-        raise VersionError(
-            f"unsupported format version {major}.{minor} (this inrcodec reads 1.x and 2.x)"
-        )
+        raise VersionError(f"unsupported format version {major}.{minor} (this inrcodec reads 1.x and 2.x)")
     header = _read_header(data[10 : 10 + hdr_len], (major, minor))
     payload = data[14 + hdr_len : expected - 4]
     return header, payload

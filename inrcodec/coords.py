@@ -32,9 +32,7 @@ def axis(n: int, start: int = 0, stop: int | None = None) -> np.ndarray:
     return (2.0 * np.arange(start, n if stop is None else stop, dtype=np.float64) + 1.0) / n - 1.0
 
 
-def audio_axis(
-    frames: int, rate: int, out_rate: int, start: int = 0, stop: int | None = None
-) -> np.ndarray:
+def audio_axis(frames: int, rate: int, out_rate: int, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Sample times of a clip of ``frames`` samples at ``rate`` Hz, resampled to ``out_rate`` Hz.
 
     ``start``/``stop`` select output samples ``start .. stop-1`` (a block of a long decode); they

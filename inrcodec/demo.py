@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from . import codec
-from .codec import EncodeOptions
 from .fit import ProgressCallback
 from .io.files import write_bytes_atomic
 from .io.image import write_image
 from .metrics import psnr
+from .options import EncodeOptions
 
 
 def jpeg_at_size(pixels: np.ndarray, max_bytes: int) -> tuple[np.ndarray, int, int] | None:

@@ -319,13 +319,3 @@ def seeded_generator(seed: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(int(seed) & 0xFFFF_FFFF_FFFF)
     return g
-
-
-def set_threads(threads: int) -> None:
-    """Use ``threads`` torch threads; skinny fitting matmuls run fastest on one per job."""
-    if threads >= 1 and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-
-
-def to_numpy_f32(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().astype(np.float32)

@@ -21,15 +21,15 @@ import math
 import numpy as np
 
 __all__ = [
+    "audio_psnr",
+    "log_spectral_distance",
+    "ms_ssim",
     "mse",
     "psnr",
     "psnr_from_mse",
-    "ms_ssim",
-    "ssim",
-    "snr_db",
     "segmental_snr_db",
-    "audio_psnr",
-    "log_spectral_distance",
+    "snr_db",
+    "ssim",
 ]
 
 _MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -197,9 +197,7 @@ def audio_psnr(reference: np.ndarray, test: np.ndarray) -> float:
     return psnr_from_mse(mse(reference, test), peak=2.0)
 
 
-def log_spectral_distance(
-    reference: np.ndarray, test: np.ndarray, frame: int = 2048, hop: int = 512
-) -> float:
+def log_spectral_distance(reference: np.ndarray, test: np.ndarray, frame: int = 2048, hop: int = 512) -> float:
     """Log-spectral distance in dB: RMS over frequency of the log power ratio, meaned over frames."""
     _check_same_shape(reference, test)
     ref = _as_float(reference).reshape(len(reference), -1)

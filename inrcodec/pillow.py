@@ -29,11 +29,10 @@ from typing import IO
 import numpy as np
 from PIL import Image, ImageFile
 
-from . import container, coords
+from . import container, coords, families
 from .codec import decode_image
 from .errors import InrError, OptionError
 from .io.image import MODE_BY_ID
-from .models import family_by_id
 
 FORMAT = "INR"
 
@@ -53,7 +52,7 @@ class InrImageFile(ImageFile.ImageFile):
         data = self.fp.read()
         try:
             header, _ = container.unpack(data)
-            family = family_by_id(header.family).name
+            family = families.by_id(header.family).name
         except InrError as e:
             raise SyntaxError(str(e)) from None  # Pillow's way of saying "not this format"
         if not isinstance(header.signal, container.ImageFields):

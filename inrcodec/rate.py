@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from . import container
 from .errors import OptionError
-from .models import INR, family_by_name
-from .models.siren import mlp_parameters
+from .models import INR, Siren
 
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmM]?)(i?)([bB]?)\s*$")
 
@@ -108,7 +107,7 @@ def _width_for(params: float, depth: int, in_dim: int, out_dim: int, extra_in: i
 
 
 def plan_point_model(
-    family: str,
+    family: type[INR],
     target: RateTarget,
     in_dim: int,
     out_dim: int,
@@ -122,19 +121,14 @@ def plan_point_model(
     With ``models`` > 1 the budget is shared by that many equal networks whose tensors are stored
     stacked (audio segments), so the header cost stays that of one.
     """
-    cls = family_by_name(family)
     n_tensors_guess = 2 * ((depth or 6) + 1)
     overhead = 8 * (_HEADER_BASE_BYTES + container.FRAMING_BYTES + 6 * n_tensors_guess)
     coded_bits = max(bits - _CODING_GAIN_BITS, 1.0)
     params = max(8.0, (target.bits - overhead) / coded_bits / models)
-    extra_in = 0 if cls.name == "siren" else in_dim * 2 * 16
+    extra_in = 0 if family is Siren else in_dim * 2 * 16  # Fourier features: 16 per axis, sin and cos
     depth = depth or _depth_for(params)
     width = width or _width_for(params, depth, in_dim, out_dim, extra_in)
     return depth, width
-
-
-def point_model_parameters(model: INR) -> int:
-    return sum(p.numel() for _, p in model.coded_tensors())
 
 
 def match_steps(
@@ -149,6 +143,7 @@ def match_steps(
     offsets it finds the one closest to the target in log size, preferring a file within 10 % of it.
     Returns the exponents and their size.
     """
+
     def sized(offset: int) -> tuple[int, list[int]]:
         exps = [e + offset for e in base_exps]
         return size_for(exps), exps
@@ -164,7 +159,3 @@ def match_steps(
     candidates = [sized(lo), sized(hi)]
     best = min(candidates, key=lambda c: abs(math.log(max(c[0], 1) / target_bytes)))
     return best[1], best[0]
-
-
-def mlp_parameter_count(in_dim: int, width: int, depth: int, out_dim: int) -> int:
-    return mlp_parameters(in_dim, width, depth, out_dim)

@@ -16,7 +16,8 @@ What makes a stacked fit equal to K separate ones:
   generator, PSNR score and quantization steps): the stacked task draws every member's
   mini-batch from that member's generator and evaluates each member by its own task;
 - everything around the fit (architecture planning, seeding, step search, quantization-aware
-  fine-tuning, packing, the final PSNR) is the single-image code of :mod:`inrcodec.codec`.
+  fine-tuning, packing, the final PSNR) is the single-image code of :mod:`inrcodec.point_codec`
+  and :mod:`inrcodec.codec`.
 
 The sums inside a batched matrix product may run in another order than in a single one, and a
 sine network amplifies such last-bit differences over hundreds of steps, so a stacked encode
@@ -34,24 +35,16 @@ from typing import Any
 import torch
 from torch.func import functional_call, vmap
 
-from .codec import (
-    DEFAULT_LIMITS,
-    EncodeOptions,
-    EncodeResult,
-    Limits,
-    PointPacker,
-    encode_budget,
-    finish_encode,
-    fit_and_pack_members,
-    image_rate,
-    point_task,
-    resolve_device,
-    torch_threads,
-)
+from . import families
+from .codec import EncodeResult, finish_encode, image_header, image_rate
 from .errors import OptionError
 from .fit import Budget, ProgressCallback
 from .io.image import Image
+from .limits import DEFAULT_LIMITS, Limits
+from .options import EncodeOptions, refuse_inapplicable
+from .point_codec import PointPacker, Quantization, fit_and_pack_members, point_task
 from .quantize import fake_quantize
+from .runtime import resolve_device, torch_threads
 from .tasks import PointFitTask
 
 #: the model families whose networks can be stacked (plain coordinate MLPs)
@@ -175,6 +168,8 @@ def encode_images_stacked(
     opts = options.validated()
     if not stackable(opts):
         raise OptionError(f"only {' and '.join(STACKABLE)} encodes without --checkpoint can be stacked")
+    family = families.by_name(opts.model)
+    refuse_inapplicable(opts, family.options, family.name)
     if not images:
         return []
     shape, dtype = images[0].pixels.shape, images[0].pixels.dtype
@@ -183,17 +178,18 @@ def encode_images_stacked(
     device = resolve_device(opts.device)
     opts, target = image_rate(opts, images[0].height * images[0].width)
     opts = replace(opts, compile=False)
-    budget = encode_budget(opts)
+    budget = family.budget(opts)
     k = len(images)
     together = Budget(budget.steps, None if budget.seconds is None else budget.seconds * k, budget.target_psnr)
     start = time.perf_counter()
     with torch_threads(opts.threads):
-        built = [point_task(img, opts, target, together, device) for img in images]
-        members = [task for task, _ in built]
-        packers = [PointPacker(task.model, target, header_for) for task, header_for in built]
+        members = [point_task(img, opts, target, together, device) for img in images]
+        packers = [
+            PointPacker(task.model, target, lambda codes, img=img, model=task.model: image_header(img, model, target, codes))
+            for img, task in zip(images, members)
+        ]  # fmt: skip
         files, steps = fit_and_pack_members(
-            StackedPointFitTask(members), members, packers, together, quant=opts.quant, bits=opts.bits,
-            qat=opts.qat, lr=opts.lr, progress=progress,
+            StackedPointFitTask(members), members, packers, together, Quantization.of(opts), progress=progress
         )  # fmt: skip
     share = (time.perf_counter() - start) / k
     return [finish_encode(img, data, target, steps, share, limits, img.notices) for img, data in zip(images, files)]

@@ -229,7 +229,7 @@ def test_patience_stops_on_a_plateau():
 
 def test_holdout_split_is_disjoint_and_seeded():
     a_train, a_check = split_holdout(1000, 0.05, seeded_generator(3))
-    b_train, b_check = split_holdout(1000, 0.05, seeded_generator(3))
+    _, b_check = split_holdout(1000, 0.05, seeded_generator(3))
     assert len(a_check) == 50 and len(a_train) == 950
     assert not set(a_train.tolist()) & set(a_check.tolist())
     assert a_check.tolist() == b_check.tolist()

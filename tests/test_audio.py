@@ -17,12 +17,12 @@ import torch
 from click.testing import CliRunner
 
 import inrcodec
-from inrcodec import codec, container, coords
+from inrcodec import container, coords, decoder, families, limits
 from inrcodec.audio import AudioEncodeOptions, decode_audio, encode_audio_clip, lowpass_kernel, open_audio
 from inrcodec.cli import main
 from inrcodec.errors import FormatError, InputError, OptionError
 from inrcodec.io.audio import from_array, read_audio
-from inrcodec.models import Segments, Siren, family_by_id
+from inrcodec.models import Segments, Siren
 from inrcodec.models.segments import OVERLAP_UNITS
 
 #: a few fitting steps: enough to exercise every code path, not to fit well
@@ -121,7 +121,7 @@ def _constant_segments(values: list[float], overlap: float) -> Segments:
     """A segments model whose segment i outputs exactly values[i] everywhere."""
     model = Segments.build(Siren, len(values), overlap, 1, depth=2, width=4)
     with torch.no_grad():
-        for (name, p) in model.coded_tensors():
+        for _, p in model.coded_tensors():
             p.zero_()
         model.stacked[-1][:, 0] = torch.tensor(values)  # the output layer's bias
     return model
@@ -193,7 +193,7 @@ def test_segments_are_one_dimensional():
 
 
 def test_registry_finds_segments_by_number_only():
-    assert family_by_id(4) is Segments
+    assert families.by_id(4).model is Segments
     with pytest.raises(OptionError):
         inrcodec.encode_audio(tone(), 8000, model="segments", **FAST)
 
@@ -202,7 +202,7 @@ def test_parameter_limit_applies_to_all_segments(blob):
     header, payload = container.unpack(blob)
     n = Segments.count_parameters(header.arch, 1, 1)
     with pytest.raises(inrcodec.LimitError):
-        codec.rebuild_model(header, payload, 1, 1, codec.Limits(max_parameters=n - 1))
+        decoder.rebuild_model(header, payload, 1, 1, limits.Limits(max_parameters=n - 1))
 
 
 # --- decoding -----------------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def test_parameter_limit_applies_to_all_segments(blob):
 def test_decoding_at_the_stored_rate_samples_the_training_times(blob):
     header, payload = container.unpack(blob)
     s = header.signal
-    model = codec.rebuild_model(header, payload, 1, 1, codec.DEFAULT_LIMITS)
+    model = decoder.rebuild_model(header, payload, 1, 1, limits.DEFAULT_LIMITS)
     t = torch.from_numpy(coords.axis(s.frames).astype(np.float32))[:, None]
     with torch.no_grad():
         direct = model(t).clamp(-1, 1).numpy()

@@ -12,9 +12,9 @@ from PIL import Image
 import inrcodec
 from inrcodec import batch
 from inrcodec.batch import BatchProgress, DecodeRequest, Entry, encode_batch, existing_encode, plan_outputs
-from inrcodec.codec import EncodeOptions
 from inrcodec.cli import main
 from inrcodec.errors import OptionError
+from inrcodec.options import EncodeOptions
 
 from .conftest import smooth_image
 

@@ -29,9 +29,7 @@ def test_rates_scaled_by_0_8_give_minus_20_percent(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_psnr_shifted_by_one_db_gives_bd_psnr_one(method):
-    assert bd_psnr(RATE, PSNR, RATE, [p + 1 for p in PSNR], method=method).value == pytest.approx(
-        1.0
-    )
+    assert bd_psnr(RATE, PSNR, RATE, [p + 1 for p in PSNR], method=method).value == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("method", METHODS)

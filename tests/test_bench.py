@@ -15,12 +15,13 @@ import inrcodec
 from inrcodec.bench import datasets
 from inrcodec.bench.cache import ROWS_FILE, RowCache
 from inrcodec.bench.classical import CLASSICAL_CODECS
-from inrcodec.bench.codecs import CodecSpec, parse_number_list
-from inrcodec.bench.executors import threads_per_job
+from inrcodec.bench.codec_base import match_channels, parse_number_list
+from inrcodec.bench.codecs import CodecSpec
 from inrcodec.bench.harness import BenchConfig, run_benchmark
 from inrcodec.bench.published import PUBLISHED, SHIPPED_DIR, load_published, read_published_csv
 from inrcodec.cli import main
 from inrcodec.errors import InputError, OptionError
+from inrcodec.executors import threads_per_job
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -69,7 +70,6 @@ def test_every_classical_codec_round_trips_gray_and_rgb(codec_class, channels):
     pixels = textured_image(48, channels)
     codec = codec_class()
     setting = codec_class.default_settings[-2]  # a high rate: tiny images pay for headers
-    from inrcodec.bench.codecs import match_channels
 
     decoded = match_channels(codec.decode(codec.encode(pixels, setting)), channels)
     assert decoded.shape == pixels.shape and decoded.dtype == np.uint8
@@ -135,11 +135,7 @@ def test_two_images_two_settings_end_to_end_then_from_cache(two_images, tmp_path
         assert data["name"] == codec and "mean of per-image PSNR" in data["description"]
         assert set(data["results"]) == RESULT_KEYS
         assert all(len(v) == 2 for v in data["results"].values())
-        mine = [
-            float(r["psnr_rgb"])
-            for r in rows
-            if r["variant"] == codec and float(r["setting"]) == 20
-        ]
+        mine = [float(r["psnr_rgb"]) for r in rows if r["variant"] == codec and float(r["setting"]) == 20]
         assert data["results"]["psnr-rgb"][0] == pytest.approx(np.mean(mine))
 
     bd = json.loads((out / "bdrate.json").read_text())
@@ -180,10 +176,7 @@ def test_gray_and_rgba_images_are_benchmarked_as_gray_and_rgb(tmp_path):
         "1",
     )
     assert result.exit_code == 0, result.output
-    channels = {
-        (r["image"], r["codec"]): r["channels"]
-        for r in csv.DictReader((out / "per_image.csv").open())
-    }
+    channels = {(r["image"], r["codec"]): r["channels"] for r in csv.DictReader((out / "per_image.csv").open())}
     assert channels == {
         ("gray.png", "jpeg"): "1",
         ("gray.png", "webp"): "1",
@@ -212,8 +205,7 @@ def test_parallel_jobs_give_the_same_bytes_as_one_job(two_images, tmp_path):
 
     def sizes(name):
         return {
-            (r["variant"], r["image"]): r["bytes"]
-            for r in csv.DictReader((tmp_path / name / "per_image.csv").open())
+            (r["variant"], r["image"]): r["bytes"] for r in csv.DictReader((tmp_path / name / "per_image.csv").open())
         }
 
     assert sizes("serial") == sizes("parallel")
@@ -255,20 +247,14 @@ def test_an_empty_folder_is_a_one_line_error(tmp_path):
     (tmp_path / "empty").mkdir()
     result = bench(str(tmp_path / "empty"), "-o", str(tmp_path / "out"), "--codec", "jpeg")
     assert result.exit_code == 1
-    assert (
-        result.output.strip()
-        == f"inrcodec: error: no images in {tmp_path / 'empty'}: the folder is empty"
-    )
+    assert result.output.strip() == f"inrcodec: error: no images in {tmp_path / 'empty'}: the folder is empty"
 
 
 def test_a_non_image_in_the_folder_is_a_one_line_error(two_images, tmp_path):
     (two_images / "notes.txt").write_text("not an image")
     result = bench(str(two_images), "-o", str(tmp_path / "out"), "--codec", "jpeg")
     assert result.exit_code == 1
-    assert (
-        result.output.strip()
-        == f"inrcodec: error: not an image Pillow can read: {two_images / 'notes.txt'}"
-    )
+    assert result.output.strip() == f"inrcodec: error: not an image Pillow can read: {two_images / 'notes.txt'}"
 
 
 @pytest.mark.parametrize(
@@ -424,9 +410,7 @@ def test_jpeg_matches_compressai_on_kodak(tmp_path):
     run_benchmark(config)
     ours = json.loads((tmp_path / "jpeg.json").read_text())["results"]
     assert len(ours["bpp"]) == len(reference.bpp) == 19
-    for bpp, psnr, ref_bpp, ref_psnr in zip(
-        ours["bpp"], ours["psnr-rgb"], reference.bpp, reference.psnr, strict=True
-    ):
+    for bpp, psnr, ref_bpp, ref_psnr in zip(ours["bpp"], ours["psnr-rgb"], reference.bpp, reference.psnr, strict=True):
         assert bpp == pytest.approx(ref_bpp, rel=0.01)
         assert abs(psnr - ref_psnr) < 0.15
 

@@ -119,8 +119,7 @@ def test_output_in_missing_folder(runner, rgb_png, tmp_path):
     _assert_one_line_error(r, "output folder does not exist")
 
 
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
-                    reason="root ignores file permissions")
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root ignores file permissions")
 def test_unwritable_output(runner, rgb_png, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -162,8 +161,13 @@ def test_bad_options(runner, rgb_png, tmp_path):
     good = tmp_path / "g.inr"
     runner.invoke(main, ["encode", str(rgb_png), "-o", str(good), *FAST])
     _assert_one_line_error(runner.invoke(main, ["decode", str(good), "-o", str(tmp_path / "o.xyz")]), "extension")
-    _assert_one_line_error(runner.invoke(main, ["decode", str(good), "-o", str(tmp_path / "o.png"), "--scale", "1000"]), "limit")
-    _assert_one_line_error(runner.invoke(main, ["decode", str(good), "-o", str(tmp_path / "o.png"), "--scale", "2", "--width", "4"]), "not both")
+    _assert_one_line_error(
+        runner.invoke(main, ["decode", str(good), "-o", str(tmp_path / "o.png"), "--scale", "1000"]), "limit"
+    )
+    _assert_one_line_error(
+        runner.invoke(main, ["decode", str(good), "-o", str(tmp_path / "o.png"), "--scale", "2", "--width", "4"]),
+        "not both",
+    )
     assert not (tmp_path / "x.inr").exists()
 
 

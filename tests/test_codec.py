@@ -3,9 +3,9 @@ import pytest
 import torch
 
 import inrcodec
-from inrcodec import codec, coords
-from inrcodec.codec import EncodeOptions
+from inrcodec import codec, coords, decoder, limits
 from inrcodec.errors import FormatError, InputError, LimitError, OptionError
+from inrcodec.options import EncodeOptions
 
 from .conftest import FAST, smooth_image
 
@@ -31,7 +31,7 @@ def test_scale_one_reproduces_the_fitted_samples():
     opts = EncodeOptions(bpp=4.0, **FAST)
     blob = codec.encode_image(img, opts).data
     header, payload = codec.container.unpack(blob)
-    model = codec.rebuild_model(header, payload, 2, 3, codec.DEFAULT_LIMITS)
+    model = decoder.rebuild_model(header, payload, 2, 3, limits.DEFAULT_LIMITS)
     pts = torch.from_numpy(coords.image_points(img.shape[0], img.shape[1]))
     with torch.no_grad():
         direct = model(pts).numpy().reshape(img.shape)
@@ -98,7 +98,7 @@ def test_modes_round_trip_in_their_own_mode(channels, mode):
 
 
 def test_sixteen_bit_grayscale_stays_sixteen_bit():
-    img = (smooth_image(16, 16, 1).astype(np.uint16) * 257)
+    img = smooth_image(16, 16, 1).astype(np.uint16) * 257
     out = codec.decode_image(inrcodec.encode(img, bpp=8.0, **FAST))
     assert out.pixels.dtype == np.uint16 and out.mode == "L"
 

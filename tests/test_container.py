@@ -65,7 +65,7 @@ def test_every_single_byte_flip_is_detected():
 def test_every_truncation_is_detected():
     data = container.pack(image_header(), b"\x10\x20\x30\x40" * 4)
     for n in range(len(data)):
-        with pytest.raises(FormatError, match="truncated|magic|empty"):
+        with pytest.raises(FormatError, match=r"truncated|magic|empty"):
             container.unpack(data[:n])
 
 
@@ -94,7 +94,7 @@ def test_every_readable_major_version_is_read():
 
 def test_wrong_magic_and_bad_crc_have_their_own_messages():
     data = container.pack(image_header(), b"abcd")
-    with pytest.raises(FormatError, match="not an .inr file"):
+    with pytest.raises(FormatError, match=r"not an \.inr file"):
         container.unpack(b"\x89PNG" + data[4:])
     bad = bytearray(data)
     bad[-6] ^= 1

@@ -17,15 +17,15 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from inrcodec import batch, executors
+from inrcodec import batch
 from inrcodec.batch import encode_batch
 from inrcodec.bench.codecs import CodecSpec
 from inrcodec.bench.harness import BenchConfig, run_benchmark
 from inrcodec.cli import main
-from inrcodec.codec import EncodeOptions, resolve_device
 from inrcodec.errors import OptionError
 from inrcodec.executors import SerialExecutor, make_executor, ray_resources
-from inrcodec.tasks import bf16_native
+from inrcodec.options import EncodeOptions
+from inrcodec.runtime import bf16_native, resolve_device
 
 from .conftest import smooth_image
 
@@ -64,12 +64,6 @@ def test_make_executor_kinds_and_errors():
         make_executor(1, kind="dask")
     with pytest.raises(OptionError, match="--address is for --executor ray"):
         make_executor(1, address="auto")
-
-
-def test_the_bench_module_still_exports_the_executors():
-    from inrcodec.bench import executors as old
-
-    assert old.make_executor is executors.make_executor and old.threads_per_job(4, cores=2) == 1
 
 
 def test_without_ray_the_ray_executor_is_a_one_line_error(monkeypatch, tmp_path, two_images):

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import inrcodec
-from inrcodec import codec, container
-from inrcodec.codec import Limits
+from inrcodec import container, decoder, limits
 from inrcodec.errors import FormatError, LimitError, OptionError
+from inrcodec.limits import Limits
 
 from .fuzz import harness
 
@@ -208,10 +208,10 @@ def test_limits_can_be_raised_for_users_who_need_more():
 
 def test_wide_networks_decode_in_smaller_bands():
     """Band size follows the widest layer, so activations stay bounded (BAND_FLOATS)."""
-    header, payload = container.unpack(SEEDS["siren_rgb.inr"])
-    cost = codec.check_decode(header, 2, 3, (10, 12), codec.DEFAULT_LIMITS, 360)
+    header, _ = container.unpack(SEEDS["siren_rgb.inr"])
+    cost = decoder.check_decode(header, 2, 3, (10, 12), limits.DEFAULT_LIMITS, 360)
     assert cost.band_points() == 1 << 16
     wide = dataclasses.replace(header, arch=(1, 2_000_000, 480, 480))
-    cost = codec.check_decode(wide, 2, 3, (10, 12), Limits(max_parameters=10**8, max_memory=1 << 40), 360)
+    cost = decoder.check_decode(wide, 2, 3, (10, 12), Limits(max_parameters=10**8, max_memory=1 << 40), 360)
     assert cost.band_points() * cost.point_floats <= 1 << 24
     assert np.prod((10, 12)) > 0

@@ -7,9 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import inrcodec
-from inrcodec import coords, entropy, latent_coding
-from inrcodec.codec import EncodeOptions, encode_image
-from inrcodec.models.grid import GridImage, axis_taps, up2
+from inrcodec import coords, entropy, quantize
+from inrcodec.codec import encode_image
+from inrcodec.grid import coding, context, payload
+from inrcodec.grid.recipe import GridConfig, build_model
+from inrcodec.grid.training import GridFitTask
+from inrcodec.grid.upsampling import UP2_TAPS, axis_taps, up2, up2_int
+from inrcodec.options import EncodeOptions
 
 from .conftest import smooth_image
 
@@ -17,8 +21,8 @@ FAST = {"model": "grid", "steps": 30, "seed": 0}
 
 
 def random_context(rng, levels, kernel="bicubic"):
-    return latent_coding.IntegerContext(
-        w1=rng.integers(-2000, 2000, (8, latent_coding.CONTEXT_INPUTS)),
+    return context.IntegerContext(
+        w1=rng.integers(-2000, 2000, (8, context.CONTEXT_INPUTS)),
         b1=rng.integers(-500, 500, 8),
         w2=rng.integers(-800, 800, (2, 8)),
         level_bias=rng.integers(-3000, 3000, (levels, 2)),
@@ -38,9 +42,9 @@ def test_latent_pyramids_round_trip_exactly(h, w, levels, channels, kernel, sche
     grids = [np.round(rng.laplace(0, rng.uniform(0.1, 6), s)).astype(np.int64) for s in shapes]
     ctx = random_context(rng, levels, kernel)
     enc = entropy.StreamEncoder()
-    ranges = latent_coding.encode_levels(enc, ctx, grids, scheme)
+    ranges = coding.SCHEMES[scheme].encode(enc, ctx, grids)
     dec = entropy.StreamDecoder(enc.finish())
-    back = latent_coding.decode_levels(dec, ctx, shapes, ranges, scheme)
+    back = coding.SCHEMES[scheme].decode(dec, ctx, shapes, ranges)
     dec.finish()
     for a, b in zip(grids, back):
         np.testing.assert_array_equal(a, b)
@@ -50,8 +54,8 @@ def test_latent_pyramids_round_trip_exactly(h, w, levels, channels, kernel, sche
 def test_integer_upsampling_is_the_float_one_exactly(kernel):
     rng = np.random.default_rng(0)
     z = rng.integers(-50, 50, (2, 5, 7))
-    den = latent_coding.UP2_TAPS[kernel][2]
-    exact = latent_coding.up2_int(z, kernel, (9, 13))
+    den = UP2_TAPS[kernel][2]
+    exact = up2_int(z, kernel, (9, 13))
     approx = up2(torch.from_numpy(z).double(), kernel, (9, 13)).numpy()
     np.testing.assert_allclose(exact / den**2, approx, atol=1e-9)
 
@@ -72,7 +76,9 @@ def test_grid_round_trip_and_any_size():
 
 
 def test_grid_point_sampling_matches_rendering():
-    model = GridImage(9, 12, 3, levels=3, generator=torch.Generator().manual_seed(0))
+    model = build_model(
+        GridConfig(levels=3, first_level=0, channels=(1, 1, 1)), 9, 12, 3, torch.Generator().manual_seed(0)
+    )
     with torch.no_grad():
         for z in model.latents:
             z.copy_(torch.randn_like(z) * 3)
@@ -108,28 +114,30 @@ def test_grid_handles_gray_and_alpha(channels):
     assert out.shape == img.shape
 
 
-def _fit_task(**options):
-    from inrcodec.tasks import GridFitTask
-
+def _fit_task(**overrides):
+    """A grid fit task of the production recipe (GridConfig), with some fields overridden."""
+    config = GridConfig().with_overrides({"levels": 3, "channels": (2, 1), **overrides})
     img = torch.from_numpy(smooth_image(16, 20)).float().permute(2, 0, 1) / 255
-    model = GridImage(16, 20, 3, levels=3, first_level=1, channels=(2, 1), generator=torch.Generator().manual_seed(0))
+    model = build_model(config, 16, 20, 3, torch.Generator().manual_seed(0))
     with torch.no_grad():
         for z in model.latents:
             z.copy_(torch.randn_like(z) * 2)
-    return model, GridFitTask(model, img, 255, lam=0.01, generator=torch.Generator().manual_seed(1), **options)
+    task = GridFitTask(model, img, 255, config, coding.WAVEFRONT, lmbda=0.01, target=None,
+                       generator=torch.Generator().manual_seed(1))  # fmt: skip
+    return model, task
 
 
 def test_split_rate_proxy_trains_the_entropy_model_on_rounded_latents():
     # The context network must learn the integers the coder sees: its gradient is that of the
     # rounded latents' bits alone, while the latents feel the noisy proxy too.
-    model, task = _fit_task(rate_proxy="split")
+    model, task = _fit_task(rate_proxy="split", bands=1)
     noise = task._noise()
-    _, bits, coded = task._terms(noise, task.full, False)
+    _, bits, coded = task.terms(noise, task.full)
     bits.backward()
     split_grads = [p.grad.clone() for _, p in model.context_tensors()]
     latent_grad = model.latents[0].grad.clone()
     model.zero_grad()
-    _, _, coded = task._terms(noise, task.full, False)
+    _, _, coded = task.terms(noise, task.full)
     coded.backward()
     for (_, p), g in zip(model.context_tensors(), split_grads):
         torch.testing.assert_close(g, p.grad)
@@ -144,20 +152,23 @@ def test_rounded_phase_slows_the_latents_only():
 
 @pytest.mark.parametrize("scheme", ["checkerboard", "wavefront"])
 def test_float_context_predicts_what_the_integer_coder_uses(scheme):
-    # The rate term trains the float context; the coder uses its integer twin. Same inputs, same
+    # The rate term trains the float context; the coder uses its integer twin, built from the
+    # symbols the file stores (the production path: payload.integer_context). Same inputs, same
     # network: their means agree to the coder's 1/16 rounding and scales to a quarter octave.
     rng = np.random.default_rng(3)
-    model = GridImage(21, 34, 3, levels=4, first_level=1, channels=(2, 1, 1), context_scheme=scheme)
+    config = GridConfig(levels=4, first_level=1, channels=(2, 1, 1))
+    model = build_model(config, 21, 34, 3, torch.Generator().manual_seed(0))
     with torch.no_grad():
         for z in model.latents:
             z.copy_(torch.from_numpy(np.round(rng.laplace(0, 3, z.shape))))
         for _, p in model.context_tensors():
-            p.copy_(torch.from_numpy(rng.uniform(-1, 1, p.shape)) * (0.3 if p is model.level_bias else 0.2))
-    ctx = model.integer_context()
+            p.copy_(torch.from_numpy(rng.uniform(-1, 1, p.shape)) * (0.3 if p is model.context.level_bias else 0.2))
+    symbols = [quantize.quantize(p.detach().numpy(), payload.CONTEXT_STEP_EXP) for _, p in model.context_tensors()]
+    ctx = payload.integer_context(model, symbols)
     with torch.no_grad():
-        for _, p in model.context_tensors():  # the float network exactly as its integer twin
-            p.copy_(torch.round(p * 1024) / 1024)
-        dists = model.latent_distributions(list(model.latents))
+        for (_, p), q in zip(model.context_tensors(), symbols):  # the float network exactly as its integer twin
+            p.copy_(torch.from_numpy(quantize.dequantize(q, payload.CONTEXT_STEP_EXP)))
+        dists = model.context.distributions(list(model.latents), coding.SCHEMES[scheme], model.kernel)
     levels = [z.detach().numpy().astype(np.int64) for z in model.latents]
     mean16, scale, order = coder_predictions(ctx, levels, scheme)
     for k, (mean, log2_scale) in enumerate(dists):
@@ -172,22 +183,22 @@ def coder_predictions(ctx, levels, scheme):
     and that order as flat cell indices."""
     mean16, scale, order = {}, {}, {}
     if scheme == "wavefront":
-        for k, (residual, keys) in enumerate(latent_coding._wavefront_residuals(ctx, levels)):
-            order[k] = latent_coding._Wavefronts.of(levels[k].shape).order
+        for k, (residual, keys) in enumerate(coding.Wavefront.residuals(ctx, levels)):
+            order[k] = coding.Wavefronts.of(levels[k].shape).order
             s, frac = np.divmod(keys, 16)
             mean16[k] = 16 * (levels[k].ravel()[order[k]] - residual) + frac - 8
             scale[k] = s
         return mean16, scale, order
-    cursors = {k: latent_coding._Cursor(z) for k, z in enumerate(levels)}
+    cursors = {k: coding._Cursor(z) for k, z in enumerate(levels)}
 
     def fill(k, centre, frac, s, groups):
         mean16.setdefault(k, []).append(16 * centre + frac)
         scale.setdefault(k, []).append(s)
         return cursors[k].next(len(centre))
 
-    latent_coding._walk(ctx, [z.shape for z in levels], fill)
+    coding.Checkerboard.walk(ctx, [z.shape for z in levels], fill)
     for k, z in enumerate(levels):
-        board = np.broadcast_to(latent_coding._checkerboard(*z.shape[1:]), z.shape).ravel()
+        board = np.broadcast_to(coding._checkerboard(*z.shape[1:]), z.shape).ravel()
         order[k] = np.concatenate([np.flatnonzero(board), np.flatnonzero(~board)])
         mean16[k], scale[k] = np.concatenate(mean16[k]), np.concatenate(scale[k])
     return mean16, scale, order

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 import inrcodec
 import inrcodec.pillow as inr_pillow
@@ -52,7 +52,7 @@ def test_non_inr_files_are_left_to_other_plugins(tmp_path):
     assert Image.open(png).format == "PNG"
     bad = tmp_path / "bad.inr"
     bad.write_bytes(b"\x89INR" + b"\x00" * 20)
-    with pytest.raises(Exception):
+    with pytest.raises(UnidentifiedImageError):
         Image.open(bad)
 
 

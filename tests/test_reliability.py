@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 
 import inrcodec
-from inrcodec import codec
-from inrcodec.codec import EncodeOptions, encode_image
+from inrcodec import codec, decoder, runtime
+from inrcodec.codec import encode_image
+from inrcodec.options import EncodeOptions
 
 from .conftest import smooth_image
 
@@ -116,12 +117,12 @@ def test_a_signal_mid_fit_stops_within_two_seconds_and_leaves_nothing(tmp_path, 
 def test_decoding_with_one_or_two_threads_agrees(path):
     """Entropy-decoded integers are identical bit for bit; samples differ by at most one step."""
     data = path.read_bytes()
-    with codec.torch_threads(1):
-        one = codec.entropy_decoded(data)
-    with codec.torch_threads(2):
-        two = codec.entropy_decoded(data)
+    with runtime.torch_threads(1):
+        one = decoder.entropy_decoded(data)
+    with runtime.torch_threads(2):
+        two = decoder.entropy_decoded(data)
     assert all(np.array_equal(a, b) for a, b in zip(one, two)) and len(one) == len(two)
-    if codec.peek_modality(data) == "image":
+    if decoder.peek_modality(data) == "image":
         a = codec.decode_image(data, threads=1).pixels.astype(np.int64)
         b = codec.decode_image(data, threads=2).pixels.astype(np.int64)
         assert np.abs(a - b).max() <= 1

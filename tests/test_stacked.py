@@ -15,9 +15,11 @@ from click.testing import CliRunner
 from PIL import Image
 
 from inrcodec.cli import main
-from inrcodec.codec import EncodeOptions, decode_image, encode_budget, encode_image, image_rate, point_task
+from inrcodec.codec import decode_image, encode_image, image_rate
 from inrcodec.errors import OptionError
 from inrcodec.io.image import from_array
+from inrcodec.options import EncodeOptions
+from inrcodec.point_codec import point_budget, point_task
 from inrcodec.stacked import StackedPointFitTask, encode_images_stacked
 
 from .conftest import smooth_image
@@ -29,8 +31,8 @@ def images(n: int = 3, h: int = 20, w: int = 24):
 
 def tasks(imgs, opts: EncodeOptions):
     opts, target = image_rate(opts, imgs[0].height * imgs[0].width)
-    budget = encode_budget(opts)
-    return [point_task(img, opts, target, budget, torch.device("cpu"))[0] for img in imgs]
+    budget = point_budget(opts)
+    return [point_task(img, opts, target, budget, torch.device("cpu")) for img in imgs]
 
 
 @pytest.mark.parametrize("model", ["siren", "fourier"])

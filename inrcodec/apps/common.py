@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..codec import resolve_device
 from ..errors import InputError, OptionError
 from ..fit import Budget, FitResult, ProgressCallback, Schedule, run
 from ..models import INR, FourierMLP, Siren
+from ..runtime import resolve_device
 from ..tasks import EVAL_CHUNK, PointFitTask
 
 #: the coordinate-network families, fitted on points (any coordinates, any dimension)
@@ -157,10 +157,12 @@ def family_defaults(model: str) -> FitOptions:
     if model == "grid":
         return FitOptions(model="grid", depth=2, width=16, first_level=1, grid_channels=1, lr=0.05, eval_every=20)
     if model == "fourier":
-        return FitOptions(model="fourier", depth=3, width=64, frequencies=10, fourier_ratio=1.6, lr=1e-3, batch=4096,
-                          eval_every=100)
-    return FitOptions(model="siren", depth=3, width=64, omega=30.0, hidden_omega=30.0, lr=1e-3, batch=4096,
-                      eval_every=100)
+        return FitOptions(
+            model="fourier", depth=3, width=64, frequencies=10, fourier_ratio=1.6, lr=1e-3, batch=4096, eval_every=100
+        )
+    return FitOptions(
+        model="siren", depth=3, width=64, omega=30.0, hidden_omega=30.0, lr=1e-3, batch=4096, eval_every=100
+    )
 
 
 def resolve(options: FitOptions, app: FitOptions) -> FitOptions:
@@ -169,7 +171,7 @@ def resolve(options: FitOptions, app: FitOptions) -> FitOptions:
     return opts.filled(family_defaults(opts.model or "siren")).validated()
 
 
-def build_model(opts: FitOptions, in_dim: int, out_dim: int, generator: torch.Generator) -> INR:
+def build_network(opts: FitOptions, in_dim: int, out_dim: int, generator: torch.Generator) -> INR:
     """A freshly initialised coordinate network of the options' family and shape."""
     if opts.model not in POINT_FAMILIES:
         raise OptionError(f"'{opts.model}' is not a coordinate network (use {' or '.join(POINT_FAMILIES)})")
@@ -244,4 +246,3 @@ def fit_known_points(
 
 def device_of(opts: FitOptions) -> torch.device:
     return resolve_device(opts.device)
-

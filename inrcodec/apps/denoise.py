@@ -23,11 +23,11 @@ import math
 
 import numpy as np
 
-from ..codec import torch_threads
 from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image
 from ..metrics import psnr_from_mse
+from ..runtime import torch_threads
 from .common import AppResult, FitOptions, device_of, options_from, resolve
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ..codec import torch_threads
 from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.audio import from_array
 from ..metrics import snr_db
-from .common import AppResult, FitOptions, build_model, device_of, fit_known_points, options_from, resolve
+from ..runtime import torch_threads
+from .common import AppResult, FitOptions, build_network, device_of, fit_known_points, options_from, resolve
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def _fill_one(samples, missing, rate, i0, i1, base, gap_opts, device, progress, 
     omega = base.omega if base.omega is not None else math.pi * (span / rate) * gap_opts.max_hz
     opts = replace(base, omega=omega)
     g = seeded_generator(opts.seed + i0)
-    model = build_model(opts, 1, samples.shape[1], g).to(device)
+    model = build_network(opts, 1, samples.shape[1], g).to(device)
     known = torch.from_numpy(~missing[s0:s1]).to(device)
     values = torch.from_numpy(samples[s0:s1]).to(device)
     if int(known.sum()) < 4:

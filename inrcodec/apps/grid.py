@@ -1,6 +1,6 @@
 """The latent-grid family (:class:`~inrcodec.models.grid.GridImage`) fitted to some pixels only.
 
-The codec fits this family rate-aware to a whole image (:class:`~inrcodec.tasks.GridFitTask`);
+The codec fits this family rate-aware to a whole image (:class:`~inrcodec.grid.training.GridFitTask`);
 the applications need a plain distortion fit to the *known* pixels, scored on held-out ones.
 :class:`MaskedGridTask` is that task, for :func:`inrcodec.fit.run`.
 
@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from ..errors import InputError
 from ..fit import FitResult, ProgressCallback, Schedule, clone_state, psnr_of_values, run
-from ..models.grid import GridImage
+from ..grid.model import GridImage
+from ..grid.recipe import GridConfig
 from .common import MIN_KNOWN, FitOptions, split_holdout
 
 #: share of the budget fitted at half resolution before the full-resolution fit
@@ -35,7 +36,7 @@ LATENT_INIT = 0.1
 class MaskedGridTask:
     """MSE of a latent-grid model's picture on the training pixels, PSNR on the held-out ones.
 
-    Coarse to fine, as the codec's :class:`~inrcodec.tasks.GridFitTask`: while ``half`` is set
+    Coarse to fine: while ``half`` is set
     the picture is synthesised at half resolution and compared with the training pixels averaged
     2 x 2 (each average weighted by how many of its pixels are training pixels), at about a
     quarter of the cost per step. The loss weighs pixels by a 0/1
@@ -102,9 +103,11 @@ class MaskedGridTask:
 def build_grid(opts: FitOptions, height: int, width: int, channels: int, generator: torch.Generator) -> GridImage:
     """A latent-grid model whose finest latents are ``opts.first_level`` levels down."""
     levels = max(opts.first_level + 1, min(7, math.ceil(math.log2(max(height, width))) + 1))
+    codec = GridConfig()  # what the applications do not set is the codec's choice
     model = GridImage(
         height, width, channels, levels=levels, first_level=opts.first_level,
-        channels=opts.grid_channels, hidden=opts.width, depth=opts.depth, generator=generator,
+        channels=(opts.grid_channels,) * (levels - opts.first_level), hidden=opts.width, depth=opts.depth,
+        activation=codec.activation, kernel=codec.kernel, context_hidden=codec.context_hidden, generator=generator,
     )  # fmt: skip
     with torch.no_grad():
         for z in model.latents:

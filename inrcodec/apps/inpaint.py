@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codec import torch_threads
 from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image, from_array
+from ..runtime import torch_threads
 from .common import AppResult, FitOptions, device_of, options_from, resolve
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
@@ -38,9 +38,7 @@ def missing_mask(mask: np.ndarray | Image, height: int, width: int) -> np.ndarra
     if m.ndim != 2:
         raise InputError(f"mask must be a 2-D image, got shape {np.shape(mask)}")
     if m.shape != (height, width):
-        raise InputError(
-            f"mask is {m.shape[1]}x{m.shape[0]} but the image is {width}x{height}: they must match"
-        )
+        raise InputError(f"mask is {m.shape[1]}x{m.shape[0]} but the image is {width}x{height}: they must match")
     if m.dtype == bool:
         missing = m
     else:
@@ -93,7 +91,9 @@ def run_inpaint(
         filled = render_pixels(model, img.height, img.width, img.bit_depth, device)
     out = np.where(missing[:, :, None], filled, img.pixels)
     settings = {"missing": round(share, 4), **opts.settings()}
-    return AppResult(like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, list(img.notices))
+    return AppResult(
+        like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, list(img.notices)
+    )
 
 
 def inpaint(

@@ -9,7 +9,7 @@ from .. import coords
 from ..fit import FitResult, ProgressCallback, psnr_of_values
 from ..io.image import Image, from_array, from_values, to_values
 from ..models import INR
-from .common import FitOptions, build_model, fit_known_points
+from .common import FitOptions, build_network, fit_known_points
 from .grid import fit_grid_known
 
 
@@ -69,7 +69,7 @@ def fit_pixels(
         return fit_grid_known(to_values(img.pixels), mask, img.max_value, opts, generator, device,
                               phase=phase, progress=progress)  # fmt: skip
     if model is None:
-        model = build_model(opts, 2, img.channels, generator).to(device)
+        model = build_network(opts, 2, img.channels, generator).to(device)
     points, values = pixel_points(img, device)
     if known is not None:
         keep = torch.from_numpy(known.reshape(-1)).to(device)

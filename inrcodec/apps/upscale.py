@@ -20,12 +20,13 @@ import math
 import numpy as np
 
 from .. import coords
-from ..codec import DEFAULT_LIMITS, Limits, torch_threads
 from ..errors import OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image
+from ..limits import DEFAULT_LIMITS, Limits
 from ..models import INR
-from .common import AppResult, FitOptions, build_model, device_of, options_from, resolve
+from ..runtime import torch_threads
+from .common import AppResult, FitOptions, build_network, device_of, options_from, resolve
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 #: the largest scale factor accepted: beyond it the output is all invented detail
@@ -74,7 +75,7 @@ def run_upscale(
     with torch_threads(opts.threads):
         model = None
         if init is not None:
-            model = build_model(opts, 2, img.channels, g).to(device)
+            model = build_network(opts, 2, img.channels, g).to(device)
             try:
                 model.load_state_dict(init.state_dict())
             except RuntimeError:
@@ -82,7 +83,9 @@ def run_upscale(
         model, fit = fit_pixels(img, None, opts, g, device, phase="upscale", progress=progress, model=model)
         out = render_pixels(model, out_h, out_w, img.bit_depth, device)
     settings = {"scale": scale, **opts.settings()}
-    return AppResult(like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, list(img.notices))
+    return AppResult(
+        like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, list(img.notices)
+    )
 
 
 def upscale(

@@ -2,8 +2,8 @@
 
 ``inrcodec bench`` runs :func:`run_benchmark`; ``inrcodec plot`` draws saved results. The parts:
 
-- :mod:`.codecs`: the small codec interface and the registry of names (``inr`` in :mod:`.inr`,
-  the Pillow codecs in :mod:`.classical`);
+- :mod:`.codec_base`: the small codec interface every codec implements; :mod:`.codecs`: the
+  registry of names (``inr`` in :mod:`.inr`, the Pillow codecs in :mod:`.classical`);
 - :mod:`.harness`: tasks, caching (:mod:`.cache`), executors (:mod:`inrcodec.executors`), outputs
   (:mod:`.report`);
 - :mod:`.bdrate`: Bjøntegaard delta rate and PSNR;
@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 from .bdrate import BDError, BDResult, bd_psnr, bd_rate
-from .codecs import Codec, CodecSpec, codec_names
+from .codec_base import Codec
+from .codecs import CodecSpec, codec_names
 from .harness import BenchConfig, BenchOutcome, Progress, run_benchmark
 
 __all__ = [

@@ -32,9 +32,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InputError, OptionError, OutputError
+from ..executors import make_executor
 from ..io.files import atomic_output, write_bytes_atomic
 from .cache import ROWS_FILE, RowCache, task_key
-from ..executors import make_executor
 from .machine import machine_info
 from .report import write_json
 
@@ -216,7 +216,7 @@ class _Libsndfile(AudioCodec):
     def choose(self, clip, kbps):
         for coding_rate in self.coding_rates(clip.rate):
             x = resample(clip.samples, clip.rate, coding_rate)
-            level, data = _search_level(lambda c: self._write(x, coding_rate, c), kbps * clip.duration * 125)
+            level, data = _search_level(lambda c, x=x, r=coding_rate: self._write(x, r, c), kbps * clip.duration * 125)
             if abs(8 * len(data) / clip.duration / 1000 / kbps - 1) <= 0.15:
                 break
         return {"level": level, "coding_rate": coding_rate}
@@ -464,8 +464,7 @@ def results_json(variant: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, A
     for clip in sorted({r["clip"] for r in rows}):
         mine = sorted((r for r in rows if r["clip"] == clip), key=lambda r: r["target_kbps"])
         per_clip[clip] = {
-            key: [r.get(key) for r in mine]
-            for key in ("target_kbps", "kbps", *METRICS, "encode_s", "decode_s")
+            key: [r.get(key) for r in mine] for key in ("target_kbps", "kbps", *METRICS, "encode_s", "decode_s")
         }
     return {"name": variant, "description": codec.description, "family": codec.family, "results": per_clip}
 
@@ -485,7 +484,9 @@ def plot_rd(rows: Sequence[Mapping[str, Any]], clips: Sequence[Clip], path: Path
     fig, axes = plt.subplots(2, len(clips), figsize=(6 * len(clips), 8), dpi=110, squeeze=False)
     for col, clip in enumerate(clips):
         for variant in sorted({r["variant"] for r in rows}):
-            mine = sorted((r for r in rows if r["clip"] == clip.name and r["variant"] == variant), key=lambda r: r["kbps"])
+            mine = sorted(
+                (r for r in rows if r["clip"] == clip.name and r["variant"] == variant), key=lambda r: r["kbps"]
+            )
             if not mine:
                 continue
             inr = mine[0]["family"] == "inr"

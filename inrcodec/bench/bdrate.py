@@ -45,9 +45,7 @@ class BDResult:
         return asdict(self)
 
 
-def monotone_curve(
-    rate: Sequence[float], quality: Sequence[float]
-) -> tuple[np.ndarray, np.ndarray]:
+def monotone_curve(rate: Sequence[float], quality: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """The points sorted by rate, keeping only those that raise the quality.
 
     Raises BDError for non-positive or non-finite rates or non-finite quality.
@@ -76,9 +74,7 @@ def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: str) -
 
         return float(PchipInterpolator(x, y, extrapolate=False).integrate(lo, hi))
     if method == "cubic":
-        poly = np.polynomial.Polynomial.fit(
-            x, y, 3
-        ).integ()  # integ() respects the fit's scaled domain
+        poly = np.polynomial.Polynomial.fit(x, y, 3).integ()  # integ() respects the fit's scaled domain
         return float(poly(hi) - poly(lo))
     raise BDError(f"unknown BD method '{method}' (known: {', '.join(METHODS)})")
 

@@ -1,4 +1,4 @@
-"""The classical reference codecs, all through Pillow, behind the :class:`~.codecs.Codec` interface.
+"""The classical reference codecs, all through Pillow, behind the :class:`~.codec_base.Codec` interface.
 
 Input pixels are (H, W, 1) grayscale or (H, W, 3) RGB uint8 (the harness drops alpha and 16-bit
 depth before any codec sees an image). Grayscale stays grayscale wherever the format has a
@@ -18,17 +18,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .codecs import Codec
+from .codec_base import Codec
 
 
 def _to_pil(pixels: np.ndarray, mode: str | None = None):
     from PIL import Image
 
-    image = (
-        Image.fromarray(pixels[:, :, 0], "L")
-        if pixels.shape[2] == 1
-        else Image.fromarray(pixels, "RGB")
-    )
+    image = Image.fromarray(pixels[:, :, 0], "L") if pixels.shape[2] == 1 else Image.fromarray(pixels, "RGB")
     return image.convert(mode) if mode and image.mode != mode else image
 
 
@@ -146,8 +142,7 @@ class PillowJpeg2000(Codec):
 
     name: ClassVar[str] = "jpeg2000"
     description: ClassVar[str] = (
-        "JPEG 2000 (OpenJPEG via Pillow), 9/7 wavelet + colour transform, "
-        "rate-controlled to a target bpp"
+        "JPEG 2000 (OpenJPEG via Pillow), 9/7 wavelet + colour transform, rate-controlled to a target bpp"
     )
     setting_name: ClassVar[str] = "target bpp"
     default_settings: ClassVar[tuple[float, ...]] = (
@@ -218,9 +213,7 @@ class PillowAvif(Codec):
     def encode(self, pixels: np.ndarray, setting: float) -> bytes:
         kwargs: dict[str, Any] = {"advanced": list(self.advanced)} if self.advanced else {}
         # libavif would otherwise use every core, whatever the job count.
-        return _save(
-            _to_pil(pixels), format="AVIF", quality=int(setting), max_threads=self.threads, **kwargs
-        )
+        return _save(_to_pil(pixels), format="AVIF", quality=int(setting), max_threads=self.threads, **kwargs)
 
     def decode(self, data: bytes) -> np.ndarray:
         return _from_bytes(data)
@@ -233,9 +226,7 @@ class PillowAvifPsnr(PillowAvif):
     """AVIF with the encoder tuned for PSNR (``advanced=[("tune", "psnr")]``), not perception."""
 
     name: ClassVar[str] = "avif-psnr"
-    description: ClassVar[str] = (
-        'AVIF (libavif via Pillow), 4:2:0, speed 6, advanced=[("tune", "psnr")]'
-    )
+    description: ClassVar[str] = 'AVIF (libavif via Pillow), 4:2:0, speed 6, advanced=[("tune", "psnr")]'
     # Tuned for PSNR it spends more bits at a given quality: q=85 is already about 2.1 bpp.
     default_settings: ClassVar[tuple[float, ...]] = (5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85)
     advanced: ClassVar[tuple[tuple[str, str], ...]] = (("tune", "psnr"),)

@@ -73,7 +73,7 @@ def _is_verified(path: Path, digest: str) -> bool:
 
 def _fetch(url: str, timeout: float = 60.0) -> bytes:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - fixed URL
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.read()
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)

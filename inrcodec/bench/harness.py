@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..executors import Executor, make_executor, threads_per_job
 from ..io.files import make_output_folder, write_bytes_atomic
 from .cache import ROWS_FILE, RowCache, task_key
-from .codecs import Codec, CodecSpec, codec_class
-from ..executors import Executor, make_executor, threads_per_job
+from .codec_base import Codec
+from .codecs import CodecSpec, codec_class
 from .images import BenchImage, load_images
 from .inr import require_inr_api
 from .machine import machine_info
@@ -158,7 +159,6 @@ class _Eta:
         return total / self.jobs
 
 
-
 def run_benchmark(
     config: BenchConfig,
     progress: ProgressCallback | None = None,
@@ -169,9 +169,7 @@ def run_benchmark(
         require_inr_api()
     images = load_images(config.folder, config.max_images, config.crop, config.image_names)
     # Read the reference curves now, so a bad --published fails before hours of encoding.
-    published = (
-        load_published(tuple(config.published), config.published_dir) if config.plots else []
-    )
+    published = load_published(tuple(config.published), config.published_dir) if config.plots else []
     threads = config.threads or (1 if config.executor == "ray" else threads_per_job(config.jobs))
     device = _device(config.codecs)
     gpus = 1 if device.startswith("cuda") else 0  # a Ray task asks for a GPU when it fits on one
@@ -208,9 +206,7 @@ def run_benchmark(
                 )
     files, bd = write_outputs(config, images, cache.rows(), published)
     notices = [f"{image.name}: {n}" for image in images for n in image.notices]
-    return BenchOutcome(
-        config.output, len(images), len(tasks), len(pending), cached, files, bd, notices
-    )
+    return BenchOutcome(config.output, len(images), len(tasks), len(pending), cached, files, bd, notices)
 
 
 def _device(codecs: Sequence[CodecSpec]) -> str:

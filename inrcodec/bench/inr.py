@@ -1,4 +1,4 @@
-"""inrcodec itself behind the benchmark's :class:`~.codecs.Codec` interface.
+"""inrcodec itself behind the benchmark's :class:`~.codec_base.Codec` interface.
 
 The setting is the target bpp. Every other argument of :func:`inrcodec.encode` (``effort``,
 ``time``, ``steps``, ``seed``, ``device`` and any extra ``--inr-opt key=value``) is a codec option: passed
@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import OptionError
-from .codecs import Codec
+from .codec_base import Codec
 
 #: the options :func:`inrcodec.encode` takes by name, with the benchmark's defaults
 DEFAULT_OPTIONS: dict[str, Any] = {"effort": "default", "time": None, "steps": None, "seed": 0, "device": "cpu"}
@@ -101,9 +101,7 @@ def _encode_accepts(name: str) -> bool:
     import inrcodec
 
     options = getattr(inrcodec, "EncodeOptions", None)
-    return dataclasses.is_dataclass(options) and name in {
-        f.name for f in dataclasses.fields(options)
-    }
+    return dataclasses.is_dataclass(options) and name in {f.name for f in dataclasses.fields(options)}
 
 
 def _short(value: Any) -> str:

@@ -41,9 +41,7 @@ def curve_from_results(data: Mapping[str, Any], source: str = "") -> Curve:
     """A curve from a CompressAI-schema results dict (raises KeyError/TypeError if not one)."""
     results = data["results"]
     name = str(data.get("name", source))
-    family = data.get("meta", {}).get("family") or (
-        "inr" if name.lower().startswith("inr") else "classical"
-    )
+    family = data.get("meta", {}).get("family") or ("inr" if name.lower().startswith("inr") else "classical")
     bpp = [float(v) for v in results["bpp"]]
     psnr = [float("nan") if v is None else float(v) for v in results["psnr-rgb"]]
     ms_ssim = results.get("ms-ssim-rgb") or [None] * len(bpp)
@@ -115,9 +113,7 @@ def plot_rd(
     return _save(fig, path)
 
 
-def plot_encode_time(
-    rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, title: str = "Kodak"
-) -> Path:
+def plot_encode_time(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, title: str = "Kodak") -> Path:
     """Write PSNR against encode time, one point per (image, setting), one colour per codec."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 6.5), dpi=120)

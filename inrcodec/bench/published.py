@@ -67,10 +67,7 @@ def _files_for(name: str, folder: Path) -> list[Path]:
     stem = folder / f"{name}.csv"
     if stem.exists():
         return [stem]
-    raise OptionError(
-        f"unknown published curve '{name}' (known: {', '.join(PUBLISHED)}, "
-        f"or a CSV name in {folder})"
-    )
+    raise OptionError(f"unknown published curve '{name}' (known: {', '.join(PUBLISHED)}, or a CSV name in {folder})")
 
 
 def read_published_csv(path: str | os.PathLike) -> list[Curve]:
@@ -85,9 +82,7 @@ def read_published_csv(path: str | os.PathLike) -> list[Curve]:
     curves: dict[str, Curve] = {}
     try:
         for row in csv.DictReader(body):
-            curve = curves.setdefault(
-                row["codec"], Curve(row["codec"], [], [], [], "published", source)
-            )
+            curve = curves.setdefault(row["codec"], Curve(row["codec"], [], [], [], "published", source))
             curve.bpp.append(float(row["bpp"]))
             curve.psnr.append(float(row["psnr_rgb"]))
             curve.ms_ssim.append(float(row["ms_ssim"]) if row.get("ms_ssim") else None)
@@ -96,9 +91,7 @@ def read_published_csv(path: str | os.PathLike) -> list[Curve]:
     return list(curves.values())
 
 
-def load_published(
-    names: tuple[str, ...] = DEFAULT_PUBLISHED, folder: str | os.PathLike | None = None
-) -> list[Curve]:
+def load_published(names: tuple[str, ...] = DEFAULT_PUBLISHED, folder: str | os.PathLike | None = None) -> list[Curve]:
     """The named published curves from ``folder`` (default: the copy shipped in the package)."""
     root = Path(folder) if folder is not None else SHIPPED_DIR
     if not root.is_dir():

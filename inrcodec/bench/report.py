@@ -87,9 +87,7 @@ class VariantSummary:
         return [m[1] for m in mine], [m[2] for m in mine]
 
 
-def select_rows(
-    rows: Iterable[Mapping[str, Any]], images: Sequence[BenchImage]
-) -> list[dict[str, Any]]:
+def select_rows(rows: Iterable[Mapping[str, Any]], images: Sequence[BenchImage]) -> list[dict[str, Any]]:
     """The rows measured on this run's images, the newest per (variant, image, setting).
 
     Rows are matched by pixel hash, so a renamed file still finds its rows; they take the
@@ -121,9 +119,7 @@ def summarise(rows: Sequence[Mapping[str, Any]], image_count: int) -> dict[str, 
     for row in sorted(rows, key=lambda r: (r["variant"], r["setting"], r["image"])):
         summary = summaries.setdefault(
             row["variant"],
-            VariantSummary(
-                row["variant"], row["codec"], row.get("family", "classical"), row.get("options", {})
-            ),
+            VariantSummary(row["variant"], row["codec"], row.get("family", "classical"), row.get("options", {})),
         )
         summary.rows.append(dict(row))
     for summary in summaries.values():
@@ -211,9 +207,7 @@ def write_per_image_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 # --- BD-rate tables ---------------------------------------------------------------------------
 
 
-def _bd_entry(
-    fn, anchor: tuple[list[float], list[float]], test: tuple[list[float], list[float]], method: str
-) -> dict:
+def _bd_entry(fn, anchor: tuple[list[float], list[float]], test: tuple[list[float], list[float]], method: str) -> dict:
     try:
         return fn(anchor[0], anchor[1], test[0], test[1], method=method).to_dict()
     except BDError as e:
@@ -224,9 +218,7 @@ def _curve(summary: VariantSummary) -> tuple[list[float], list[float]]:
     return [p.bpp for p in summary.points], [p.psnr for p in summary.points]
 
 
-def bd_report(
-    summaries: Mapping[str, VariantSummary], anchor: str, images: Sequence[str]
-) -> dict[str, Any]:
+def bd_report(summaries: Mapping[str, VariantSummary], anchor: str, images: Sequence[str]) -> dict[str, Any]:
     """BD-rate and BD-PSNR of every variant against the anchor, on mean curves and per image."""
     report: dict[str, Any] = {
         "anchor": anchor,
@@ -249,8 +241,7 @@ def bd_report(
             "bd_psnr": {m: _bd_entry(bd_psnr, _curve(base), _curve(summary), m) for m in METHODS},
         }
         report["per_image"][variant] = {
-            image: _bd_entry(bd_rate, base.per_image(image), summary.per_image(image), "pchip")
-            for image in images
+            image: _bd_entry(bd_rate, base.per_image(image), summary.per_image(image), "pchip") for image in images
         }
         values = [e.get("value") for e in report["per_image"][variant].values()]
         report["fewer_bits_on_every_image"][variant] = all(v is not None and v < 0 for v in values)
@@ -276,9 +267,7 @@ def _errors(report: Mapping[str, Any]) -> list[str]:
         for kind in ("bd_rate", "bd_psnr"):
             for method, result in entry[kind].items():
                 if result.get("error"):
-                    notes.append(
-                        f"- {variant}, {kind.replace('_', '-')} {method}: {result['error']}"
-                    )
+                    notes.append(f"- {variant}, {kind.replace('_', '-')} {method}: {result['error']}")
     return notes
 
 
@@ -299,8 +288,7 @@ def bd_markdown(report: Mapping[str, Any], anchor_description: str = "") -> str:
     if report.get("error"):
         return "\n".join(lines + [f"**{report['error']}**", ""])
     lines += [
-        "| codec | BD-rate PCHIP | BD-rate cubic | PSNR overlap [dB] "
-        "| BD-PSNR PCHIP | BD-PSNR cubic | bpp overlap |",
+        "| codec | BD-rate PCHIP | BD-rate cubic | PSNR overlap [dB] | BD-PSNR PCHIP | BD-PSNR cubic | bpp overlap |",
         "|---|---:|---:|---|---:|---:|---|",
     ]
     for variant, entry in report["codecs"].items():

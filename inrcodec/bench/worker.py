@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import metrics
 from ..errors import InrError
-from .codecs import CodecSpec, match_channels
+from .codec_base import match_channels
+from .codecs import CodecSpec
 from .machine import cpu_model
 
 
@@ -67,9 +68,7 @@ def run_task(task: Task) -> dict[str, Any]:
         raise InrError(f"{where} failed: {type(e).__name__}: {e}") from None
     decoded = match_channels(np.asarray(decoded), channels)
     if decoded.shape != task.pixels.shape or decoded.dtype != np.uint8:
-        raise InrError(
-            f"{where}: decoded {decoded.shape} {decoded.dtype}, expected {task.pixels.shape} uint8"
-        )
+        raise InrError(f"{where}: decoded {decoded.shape} {decoded.dtype}, expected {task.pixels.shape} uint8")
     return {
         "key": task.key,
         "image": task.image,

@@ -12,6 +12,7 @@ import os
 import shlex
 import signal
 import sys
+from typing import ClassVar
 
 import click
 
@@ -25,7 +26,7 @@ class _Group(click.Group):
     """A click group that turns inrcodec errors and interrupts into one-line messages."""
 
     #: the arguments of the current invocation, for records such as a benchmark's command.txt
-    arguments: list[str] = []
+    arguments: ClassVar[list[str]] = []
 
     def main(self, args=None, prog_name=None, **extra):
         _Group.arguments = list(sys.argv[1:] if args is None else args)
@@ -83,7 +84,6 @@ def main(debug: bool) -> None:
         signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
 
 
-# Each module adds its commands to ``main`` on import; one line per area.
-from . import codec  # noqa: E402,F401  encode, decode, info, demo
-from . import bench  # noqa: E402,F401  bench, plot
-from . import apps  # noqa: E402,F401  upscale, denoise, inpaint
+# Each module adds its commands to ``main`` on import (so after ``main`` exists); one per area:
+# apps (upscale, denoise, inpaint), bench (bench, plot), codec (encode, decode, info, demo).
+from . import apps, bench, codec  # noqa: E402, F401

@@ -22,7 +22,7 @@ from ..io.audio import is_audio_path, output_subtype, read_audio, write_audio
 from ..io.files import check_output_path
 from ..io.image import image_format_for, read_image, write_image
 from . import main
-from .codec import ProgressLine, _emit, _notices
+from .common import ProgressLine, print_notices, print_record
 
 #: the output mode once an alpha channel that marked missing pixels is consumed
 _WITHOUT_ALPHA = {"LA": "L", "RGBA": "RGB"}
@@ -31,17 +31,26 @@ _WITHOUT_ALPHA = {"LA": "L", "RGBA": "RGB"}
 def fit_options(func):
     """The knobs every application command shares (:class:`~inrcodec.apps.FitOptions`)."""
     options = [
-        click.option("--model", type=click.Choice(FAMILIES), help="Network family [per command, see docs/applications.md]."),
+        click.option(
+            "--model", type=click.Choice(FAMILIES), help="Network family [per command, see docs/applications.md]."
+        ),
         click.option("--omega", type=float, help="SIREN first-layer omega_0 [scaled to the image size]."),
         click.option("--width", type=int, help="Hidden layer width."),
         click.option("--depth", type=int, help="Hidden layers."),
         click.option("--first-level", type=int, help="grid: finest latent level (2^level pixels per cell)."),
         click.option("--frequencies", type=int, help="fourier: number of Fourier-feature frequencies."),
         click.option("--fourier-ratio", type=float, help="fourier: ratio between successive frequencies (the scale)."),
-        click.option("--weight-decay", type=float, help="siren/fourier: L1 weight penalty (pulls toward simpler functions)."),
+        click.option(
+            "--weight-decay", type=float, help="siren/fourier: L1 weight penalty (pulls toward simpler functions)."
+        ),
         click.option("--lr", type=float, help="Adam learning rate."),
         click.option("--steps", type=int, help="Fit for at most this many steps (deterministic)."),
-        click.option("--time", "seconds", type=float, help="Fit for at most this many seconds [60 per image; audio gaps: 600 steps]."),
+        click.option(
+            "--time",
+            "seconds",
+            type=float,
+            help="Fit for at most this many seconds [60 per image; audio gaps: 600 steps].",
+        ),
         click.option("--holdout", type=float, help="Share of known samples held out for early stopping."),
         click.option("--patience", type=int, help="Evaluations without held-out improvement before stopping."),
         click.option("--seed", type=int, default=0, show_default=True),
@@ -82,7 +91,7 @@ def _fit(params: dict[str, Any], call) -> AppResult:
 
 
 def _report(params: dict[str, Any], result: AppResult, output: Path, summary: str) -> None:
-    _notices(result.notices)
+    print_notices(result.notices)
     record = {
         "input": str(params["input"]),
         "output": str(output),
@@ -92,7 +101,7 @@ def _report(params: dict[str, Any], result: AppResult, output: Path, summary: st
         "held_out_db": result.score,
         "settings": result.settings,
     }
-    _emit(params["as_json"], record,
+    print_record(params["as_json"], record,
           f"{output}: {summary}, {result.steps} steps in {result.seconds:.1f} s ({result.stop_reason})")  # fmt: skip
 
 
@@ -115,7 +124,7 @@ def upscale(input: Path, output: Path, scale_text: str, **params) -> None:
     img = read_image(input)
     check_scale(scale, img.height, img.width)
     result = _fit(params, lambda bar: apps.run_upscale(img, scale, options=opts, progress=bar))
-    _notices(write_image(output, result.output, img.mode, protect=(input,)))
+    print_notices(write_image(output, result.output, img.mode, protect=(input,)))
     h, w = result.output.shape[:2]
     _report(params, result, output, f"{img.width}x{img.height} -> {w}x{h}")
 
@@ -123,8 +132,13 @@ def upscale(input: Path, output: Path, scale_text: str, **params) -> None:
 @main.command()
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image.")
-@click.option("--sigma", "sigma_text", default="auto", show_default=True,
-              help="Noise standard deviation on the 0-255 scale, or 'auto' to estimate it.")
+@click.option(
+    "--sigma",
+    "sigma_text",
+    default="auto",
+    show_default=True,
+    help="Noise standard deviation on the 0-255 scale, or 'auto' to estimate it.",
+)
 @fit_options
 def denoise(input: Path, output: Path, sigma_text: str, **params) -> None:
     """Denoising: a fit stopped, on held-out pixels, before it reaches the noise."""
@@ -134,15 +148,18 @@ def denoise(input: Path, output: Path, sigma_text: str, **params) -> None:
     _image_output(output, input)
     img = read_image(input)
     result = _fit(params, lambda bar: apps.run_denoise(img, sigma, options=opts, progress=bar))
-    _notices(write_image(output, result.output, img.mode, protect=(input,)))
+    print_notices(write_image(output, result.output, img.mode, protect=(input,)))
     _report(params, result, output, f"denoised at sigma {result.settings['sigma']:.2f}")
 
 
 @main.command()
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image or audio file.")
-@click.option("--mask", type=click.Path(dir_okay=True, path_type=Path),
-              help="Image: white where pixels are missing [the alpha channel, 0 = missing].")
+@click.option(
+    "--mask",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="Image: white where pixels are missing [the alpha channel, 0 = missing].",
+)
 @click.option("--gaps", help="Audio: missing stretches in seconds, e.g. 1.2-1.3,4.0-4.05.")
 @click.option("--context", type=float, help="Audio: least seconds of known audio fitted each side of a gap [0.05].")
 @click.option("--max-hz", type=float, help="Audio: top starting frequency of the fit, sets omega_0 [4000].")
@@ -161,7 +178,7 @@ def inpaint(input: Path, output: Path, mask: Path | None, gaps: str | None, cont
     mask_img = read_image(mask) if mask is not None else None
     result = _fit(params, lambda bar: apps.run_inpaint(img, mask_img, options=opts, progress=bar))
     mode = img.mode if mask is not None else _WITHOUT_ALPHA.get(img.mode, img.mode)
-    _notices(write_image(output, result.output, mode, protect=(input,) + ((mask,) if mask else ())))
+    print_notices(write_image(output, result.output, mode, protect=(input,) + ((mask,) if mask else ())))
     _report(params, result, output, f"{100 * result.settings['missing']:.1f} % of pixels filled")
 
 
@@ -181,6 +198,6 @@ def _inpaint_audio(params, input, output, mask, gaps, context, max_hz, opts) -> 
     result = _fit(params, lambda bar: apps.run_inpaint_audio(
         clip.samples, clip.rate, gap_list, options=opts, gap_options=gap_opts, progress=bar))  # fmt: skip
     result.notices = clip.notices + result.notices
-    _notices(write_audio(output, [result.output], clip.rate, clip.channels, subtype=clip.subtype, protect=[input]))
+    print_notices(write_audio(output, [result.output], clip.rate, clip.channels, subtype=clip.subtype, protect=[input]))
     filled = sum(b - a for a, b in result.settings["gaps"])
     _report(params, result, output, f"{len(result.settings['gaps'])} gap(s), {1000 * filled:.0f} ms filled")

@@ -15,11 +15,11 @@ import click
 from click.core import ParameterSource
 
 from ..audio import AudioEncodeOptions, encode_audio_clip, open_audio
-from ..codec import torch_threads
 from ..errors import OptionError
 from ..io.audio import output_subtype, read_audio, write_audio
 from ..io.files import check_output_path, write_bytes_atomic
-from .codec import ProgressLine, _emit, _notices, limits_from, limits_from_params
+from ..runtime import torch_threads
+from .common import ProgressLine, limits_from, limits_from_params, print_notices, print_record
 
 
 def _given(name: str) -> bool:
@@ -33,15 +33,15 @@ def encode_audio_command(params: dict[str, Any], output: Path) -> None:
     src: Path = params["input"]
     if params.get("bpp") is not None:
         raise OptionError("--bpp is for images; use --kbps or --size for audio")
+    if _given("effort"):
+        raise OptionError("--effort does not apply to audio yet; use --steps or --time")
     limits = limits_from(params.get("max_pixels"))
-    # --omega's default (30) is the image one; audio picks omega_0 from the segment length.
-    omega = params.get("omega") if _given("omega") else None
     opts = AudioEncodeOptions(
         kbps=params.get("kbps"), size=params.get("size"), model=params["model"] or AudioEncodeOptions.model,
         steps=params.get("steps"), time=params.get("seconds"), psnr=params.get("psnr"),
         seed=params["seed"], device=params["device"], threads=params["threads"],
-        quant=params["quant"], depth=params.get("depth"), width=params.get("width"), omega=omega,
-        checkpoint=params.get("checkpoint"),
+        quant=params.get("quant") or AudioEncodeOptions.quant, depth=params.get("depth"),
+        width=params.get("layer_width"), omega=params.get("omega"), checkpoint=params.get("checkpoint"),
     ).validated()  # fmt: skip
     clip = read_audio(src, limits.max_input_pixels)
     bar = ProgressLine(enabled=not params.get("quiet"))
@@ -50,7 +50,7 @@ def encode_audio_command(params: dict[str, Any], output: Path) -> None:
     finally:
         bar.done()
     write_bytes_atomic(output, result.data, protect=[src])
-    _notices(result.notices)
+    print_notices(result.notices)
     record = {
         "input": str(src),
         "output": str(output),
@@ -66,7 +66,7 @@ def encode_audio_command(params: dict[str, Any], output: Path) -> None:
         "duration": clip.duration,
         "segments": result.segments,
     }
-    _emit(params.get("as_json", False), record,
+    print_record(params.get("as_json", False), record,
           f"{output}: {record['bytes']} bytes, {result.kbps:.2f} kbit/s, SNR {result.snr:.2f} dB, "
           f"PSNR {result.psnr:.2f} dB, {result.steps} steps in {result.seconds:.1f} s")  # fmt: skip
 
@@ -93,7 +93,7 @@ def decode_audio_command(params: dict[str, Any]) -> None:
             subtype=decoding.fields.subtype, protect=[src],
         )  # fmt: skip
     seconds = time.perf_counter() - start
-    _notices(notices)
+    print_notices(notices)
     record = {
         "input": str(src),
         "output": str(output),
@@ -103,6 +103,6 @@ def decode_audio_command(params: dict[str, Any]) -> None:
         "duration": decoding.frames / decoding.rate,
         "decode_seconds": seconds,
     }
-    _emit(params.get("as_json", False), record,
+    print_record(params.get("as_json", False), record,
           f"{output}: {decoding.frames} frames x {decoding.channels} ch at {decoding.rate} Hz, "
           f"decoded in {seconds:.2f} s")  # fmt: skip

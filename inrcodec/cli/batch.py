@@ -16,11 +16,11 @@ import click
 from click.core import ParameterSource
 
 from ..batch import FAILED, BatchOutcome, DecodeRequest, decode_batch, encode_batch
-from ..codec import EncodeOptions
 from ..errors import InrError, OptionError
 from ..executors import EXECUTORS
 from ..io.audio import is_audio_path
 from .bench import ProgressBar
+from .common import image_options, limits_from, limits_from_params, print_notices
 
 #: options that only mean something for a batch, with their flags
 BATCH_FLAGS = {"output_dir": "-d/--output-dir", "jobs": "--jobs", "stack": "--stack", "force": "--force",
@@ -79,13 +79,11 @@ def summary_table(outcome: BatchOutcome) -> str:
 def report(outcome: BatchOutcome, as_json: bool, verb: str) -> None:
     """Print the table (or JSON records) on stdout, notices and failures on stderr; raise if any
     file failed, so the exit status is non-zero."""
-    from .codec import _notices  # .codec imports this module for its options
-
     if as_json:
         click.echo(json.dumps([r.record() for r in outcome.results], indent=2, sort_keys=True))
     else:
         click.echo(summary_table(outcome))
-    _notices([f"{r.input}: {n}" for r in outcome.results for n in r.notices])
+    print_notices([f"{r.input}: {n}" for r in outcome.results for n in r.notices])
     for r in outcome.failed:
         click.echo(f"inrcodec: error: {r.input}: {r.error}", err=True)
     done = sum(r.status != FAILED for r in outcome.results) - len(outcome.skipped)
@@ -106,19 +104,11 @@ def _run_with_bar(quiet: bool, fn, *args, **kwargs) -> BatchOutcome:
 
 def encode_batch_command(params: dict[str, Any]) -> None:
     """Encode several images; ``params`` are the ``encode`` command's parameters."""
-    from .codec import limits_from
-
     if params.get("output"):
         raise OptionError("-o names one output; for several inputs give -d FOLDER")
     if params.get("kbps") is not None or any(is_audio_path(p) for p in params["input"]):
         raise OptionError("batches take images; encode audio files one at a time")
-    opts = EncodeOptions(
-        bpp=params.get("bpp"), size=params.get("size"), model=params["model"] or EncodeOptions.model, effort=params["effort"],
-        steps=params.get("steps"),
-        time=params.get("seconds"), psnr=params.get("psnr"), seed=params["seed"], device=params["device"],
-        threads=params["threads"], quant=params["quant"], depth=params.get("depth"), width=params.get("width"),
-        omega=params["omega"], checkpoint=params.get("checkpoint"),
-    )  # fmt: skip
+    opts = image_options(params)
     outcome = _run_with_bar(
         params.get("quiet", False), encode_batch, params["input"], params.get("output_dir"), opts,
         jobs=params["jobs"], stack=params["stack"], force=params["force"], executor=params["executor"],
@@ -129,8 +119,6 @@ def encode_batch_command(params: dict[str, Any]) -> None:
 
 def decode_batch_command(params: dict[str, Any]) -> None:
     """Decode several .inr images; ``params`` are the ``decode`` command's parameters."""
-    from .codec import limits_from_params
-
     if params.get("output"):
         raise OptionError("-o names one output; for several inputs give -d FOLDER")
     if params.get("rate") is not None:

@@ -19,11 +19,11 @@ from ..bench.codecs import (
 from ..bench.datasets import DATASETS, download_dataset
 from ..bench.harness import BenchConfig, BenchOutcome, Progress, run_benchmark
 from ..bench.inr import DEFAULT_OPTIONS
-from ..codec import EFFORTS
 from ..bench.plot import METRICS, load_results, plot_rd
 from ..bench.published import DEFAULT_PUBLISHED, PUBLISHED, load_published, parse_published_list
 from ..errors import InputError, OptionError
 from ..executors import EXECUTORS
+from ..options import EFFORTS
 from . import invocation, main
 
 _PUBLISHED_HELP = (
@@ -58,8 +58,7 @@ class ProgressBar:
         bar = "#" * filled + "." * (self.width - filled)
         cached = f", {p.cached} {self.cached_label}" if p.cached else ""
         line = (
-            f"[{bar}] {p.done}/{p.total}{cached}  elapsed {_duration(p.elapsed_s)}  "
-            f"ETA {_duration(p.eta_s)}  {p.last}"
+            f"[{bar}] {p.done}/{p.total}{cached}  elapsed {_duration(p.elapsed_s)}  ETA {_duration(p.eta_s)}  {p.last}"
         )
         if self.interactive:
             click.echo("\r\033[K" + line, err=True, nl=False)
@@ -178,7 +177,9 @@ def _print_summary(outcome: BenchOutcome) -> None:
     show_default=True,
     help="inr: encode effort preset (see inrcodec encode --help).",
 )
-@click.option("--time", "time_budget", type=float, default=None, help="inr: encode time budget per image, seconds, instead.")
+@click.option(
+    "--time", "time_budget", type=float, default=None, help="inr: encode time budget per image, seconds, instead."
+)
 @click.option("--steps", type=int, default=None, help="inr: number of training steps instead.")
 @click.option(
     "--inr-opt",
@@ -240,12 +241,8 @@ def _print_summary(outcome: BenchOutcome) -> None:
     help="Code only the centred N x N square of each image (quick tests).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (inr).")
-@click.option(
-    "--no-ms-ssim", is_flag=True, help="Skip MS-SSIM, the slowest part of a classical-codec run."
-)
-@click.option(
-    "--anchor", default="jpeg", show_default=True, help="The codec BD-rates are measured against."
-)
+@click.option("--no-ms-ssim", is_flag=True, help="Skip MS-SSIM, the slowest part of a classical-codec run.")
+@click.option("--anchor", default="jpeg", show_default=True, help="The codec BD-rates are measured against.")
 @click.option(
     "--download",
     type=click.Choice(DATASETS),
@@ -266,9 +263,7 @@ def _print_summary(outcome: BenchOutcome) -> None:
     help="Folder of published CSVs.  [default: the copy shipped with inrcodec]",
 )
 @click.option("--no-plots", is_flag=True, help="Write no PNG plots.")
-@click.option(
-    "--title", default=None, help="The data set named in plot titles.  [default: the folder name]"
-)
+@click.option("--title", default=None, help="The data set named in plot titles.  [default: the folder name]")
 def bench(
     folder,
     output,
@@ -343,9 +338,7 @@ def bench(
 
 @main.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path), help="The PNG to write."
-)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The PNG to write.")
 @click.option("--published", "published_list", default=None, help=_PUBLISHED_HELP)
 @click.option(
     "--published-dir",
@@ -354,12 +347,8 @@ def bench(
     help="Folder of published CSVs.  [default: the copy shipped with inrcodec]",
 )
 @click.option("--metric", type=click.Choice(list(METRICS)), default="psnr", show_default=True)
-@click.option(
-    "--max-bpp", type=float, default=2.0, show_default=True, help="Right end of the bpp axis."
-)
-@click.option(
-    "--title", default="Kodak", show_default=True, help="The data set named in the title."
-)
+@click.option("--max-bpp", type=float, default=2.0, show_default=True, help="Right end of the bpp axis.")
+@click.option("--title", default="Kodak", show_default=True, help="The data set named in the title.")
 def plot(results, output, published_list, published_dir, metric, max_bpp, title) -> None:
     """Draw the RD curves of RESULTS (CompressAI-style JSON files) over published curves.
 
@@ -370,9 +359,7 @@ def plot(results, output, published_list, published_dir, metric, max_bpp, title)
         raise OptionError(f"--max-bpp must be positive, got {max_bpp:g}")
     curves, skipped = load_results(results)
     if not curves:
-        raise InputError(
-            "none of the given files is a results JSON (with results.bpp and results.psnr-rgb)"
-        )
+        raise InputError("none of the given files is a results JSON (with results.bpp and results.psnr-rgb)")
     published = load_published(parse_published_list(published_list), published_dir)
     path = plot_rd(curves, output, published, metric=metric, max_bpp=max_bpp, title=title)
     if skipped:

@@ -191,7 +191,5 @@ def write_audio(
                 for block in blocks:
                     f.write(np.clip(block, -1.0, 1.0))
         except (RuntimeError, ValueError, TypeError, sf.SoundFileError) as e:
-            raise OutputError(
-                f"cannot write {path} ({fmt} {sub}, {rate} Hz, {channels} ch): {_one_line(e)}"
-            ) from None
+            raise OutputError(f"cannot write {path} ({fmt} {sub}, {rate} Hz, {channels} ch): {_one_line(e)}") from None
     return notices

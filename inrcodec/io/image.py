@@ -60,9 +60,7 @@ def from_array(array: np.ndarray) -> Image:
     a = np.asarray(array)
     if a.dtype not in (np.uint8, np.uint16):
         if a.dtype.kind == "f":
-            raise InputError(
-                f"image array must be uint8 or uint16, got {a.dtype} (scale floats yourself)"
-            )
+            raise InputError(f"image array must be uint8 or uint16, got {a.dtype} (scale floats yourself)")
         raise InputError(f"image array must be uint8 or uint16, got {a.dtype}")
     if a.ndim == 2:
         a = a[:, :, None]

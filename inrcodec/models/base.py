@@ -37,11 +37,14 @@ class DecodeCost:
         return max(1, min(1 << 16, BAND_FLOATS // max(1, self.point_floats)))
 
 
+def mlp_parameters(in_dim: int, width: int, depth: int, out_dim: int) -> int:
+    """Weights and biases of an MLP with ``depth`` hidden layers of ``width``."""
+    return (in_dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_dim
+
+
 def mlp_cost(in_dim: int, width: int, depth: int, out_dim: int, samples: int, extra: int = 0) -> DecodeCost:
     """The cost of an MLP with ``depth`` hidden layers of ``width`` on ``samples`` points, each
     with ``extra`` multiply-adds before the first layer (an input encoding)."""
-    from .siren import mlp_parameters
-
     per_sample = mlp_parameters(in_dim, width, depth, out_dim) + extra
     return DecodeCost(samples * per_sample, 0, 3 * max(in_dim, width, out_dim))
 

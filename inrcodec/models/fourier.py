@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from ..errors import FormatError
-from .base import INR, DecodeCost, check_arch, mlp_cost
-from .siren import mlp_parameters
+from .base import INR, DecodeCost, check_arch, mlp_cost, mlp_parameters
 
 #: the frequency ratio is stored in 1/16 units
 RATIO_UNITS = 16

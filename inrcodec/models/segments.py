@@ -33,7 +33,11 @@ from torch.func import functional_call, vmap
 
 from ..errors import FormatError
 from .base import INR, DecodeCost
+from .fourier import FourierMLP
+from .siren import Siren
 
+#: the families a segment can be, by header number
+_INNER: dict[int, type[INR]] = {cls.family_id: cls for cls in (Siren, FourierMLP)}
 #: the overlap is stored in 1/256 of a core width
 OVERLAP_UNITS = 256
 #: structural bound on the segment count (resource limits come on top, from codec.Limits)
@@ -149,9 +153,7 @@ class Segments(INR):
     def _run(self, active: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
         """Each active segment's model on its row of ``batch``: (A, M, 1) -> (A, M, out_dim)."""
         everyone = len(active) == self.count
-        params = {
-            name: (p if everyone else p[active]) for name, p in zip(self.inner_names, self.stacked)
-        }
+        params = {name: (p if everyone else p[active]) for name, p in zip(self.inner_names, self.stacked)}
         template = self._template
         return vmap(lambda prm, x: functional_call(template, prm, (x,)))(params, batch)
 
@@ -171,8 +173,6 @@ class Segments(INR):
 
     @classmethod
     def _parse(cls, arch: tuple[int, ...]) -> tuple[int, int, type[INR], tuple[int, ...]]:
-        from . import family_by_id  # the registry imports this module
-
         if len(arch) < 4:
             raise FormatError(f"segments architecture needs at least 4 numbers, header has {len(arch)}")
         count, units, family, *inner_arch = arch
@@ -182,9 +182,11 @@ class Segments(INR):
             raise FormatError(f"segments architecture: overlap {units} (must be 0..{OVERLAP_UNITS})")
         if family == cls.family_id:
             raise FormatError("segments architecture: segments cannot nest")
-        inner = family_by_id(family)
-        if 1 not in inner.input_dims:
-            raise FormatError(f"segments architecture: the {inner.name} family cannot model 1-D signals")
+        inner = _INNER.get(family)
+        if inner is None:
+            raise FormatError(
+                f"segments architecture: a segment must be model family {' or '.join(map(str, _INNER))}, not {family}"
+            )
         inner.layer_count(tuple(inner_arch))  # validates the inner architecture
         return count, units, inner, tuple(inner_arch)
 
@@ -196,9 +198,7 @@ class Segments(INR):
         template = inner.from_arch(inner_arch, 1, out_dim)
         model = cls([template], units)
         # Only the shapes matter here: the decoder overwrites every value.
-        model.stacked = nn.ParameterList(
-            nn.Parameter(p.new_zeros((count, *p.shape[1:]))) for p in model.stacked
-        )
+        model.stacked = nn.ParameterList(nn.Parameter(p.new_zeros((count, *p.shape[1:]))) for p in model.stacked)
         return model
 
     @classmethod

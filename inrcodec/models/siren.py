@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import FormatError
-from .base import INR, DecodeCost, check_arch, mlp_cost
+from .base import INR, DecodeCost, check_arch, mlp_cost, mlp_parameters
 
 #: omegas are stored in the header in 1/16 units
 OMEGA_UNITS = 16
@@ -96,8 +96,3 @@ class Siren(INR):
     def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
         depth, width, _, _ = cls._parse(arch)
         return mlp_cost(in_dim, width, depth, out_dim, math.prod(shape), extra=depth * width)
-
-
-def mlp_parameters(in_dim: int, width: int, depth: int, out_dim: int) -> int:
-    """Weights and biases of an MLP with ``depth`` hidden layers of ``width``."""
-    return (in_dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_dim

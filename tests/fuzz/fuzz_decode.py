@@ -27,9 +27,8 @@ import os
 import random
 import sys
 
-import torch  # imported first, uninstrumented: its own code is not what we test
-
 import atheris
+import torch  # imported first, uninstrumented: its own code is not what we test
 
 torch.set_num_threads(1)
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -38,6 +37,7 @@ with atheris.instrument_imports(include=["inrcodec"]):
     import inrcodec  # instruments every inrcodec module the harness imports
     import inrcodec.container
     from tests.fuzz import harness
+
 
 def _edit_field(header: bytes, rng: random.Random) -> bytes:
     value = rng.choice(harness.INTERESTING)

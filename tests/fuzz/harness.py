@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from inrcodec import audio, codec, container
-from inrcodec.codec import Limits
+from inrcodec import audio, codec, container, decoder
 from inrcodec.errors import InrError
+from inrcodec.limits import Limits
 
 #: small enough that any input decodes in well under a second on one core; the fuzzer's
 #: -rss_limit_mb then checks the decoder's memory estimate against max_memory
@@ -39,9 +39,9 @@ def decode_any(data: bytes, limits: Limits = FUZZ_LIMITS) -> np.ndarray:
     """Decode an .inr file (image or audio) as ``inrcodec info`` then ``inrcodec decode`` would:
     at the stored size or rate, then at another one picked from the file's checksum, so that the
     resampling paths see hostile files too. Returns the stored-size decoding."""
-    codec.describe(data, limits)
+    decoder.describe(data, limits)
     other = _SCALES[zlib.crc32(data) % len(_SCALES)]
-    if codec.peek_modality(data, limits) == "image":
+    if decoder.peek_modality(data, limits) == "image":
         out = codec.decode_image(data, limits=limits).pixels
         codec.decode_image(data, scale=other, limits=limits)
         return out
@@ -89,9 +89,47 @@ def frame(version: bytes, header: bytes, payload: bytes) -> bytes:
 
 #: values a header field is set to: the edges of every range the parser and the limits check
 INTERESTING = (
-    0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 63, 64, 65, 95, 96, 127, 128, 255, 256, 320, 321,
-    1023, 1024, 1025, 4096, 65535, 65536, (1 << 17) - 1, 1 << 17, (1 << 17) + 1, 768_000, 768_001,
-    (1 << 20) + 1, (1 << 31) - 1, 1 << 31, 1 << 32, 1 << 40, (1 << 62) + 1, (1 << 63) - 1,
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    15,
+    16,
+    17,
+    31,
+    32,
+    63,
+    64,
+    65,
+    95,
+    96,
+    127,
+    128,
+    255,
+    256,
+    320,
+    321,
+    1023,
+    1024,
+    1025,
+    4096,
+    65535,
+    65536,
+    (1 << 17) - 1,
+    1 << 17,
+    (1 << 17) + 1,
+    768_000,
+    768_001,
+    (1 << 20) + 1,
+    (1 << 31) - 1,
+    1 << 31,
+    1 << 32,
+    1 << 40,
+    (1 << 62) + 1,
+    (1 << 63) - 1,
 )
 
 
@@ -183,7 +221,7 @@ def nearby(value: int, pick: int) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Replay files or folders of inputs; print how many ended in each outcome.
 
-        python -m tests.fuzz.harness tests/fuzz/corpus tests/fuzz/seeds
+    python -m tests.fuzz.harness tests/fuzz/corpus tests/fuzz/seeds
     """
     import collections
     import re

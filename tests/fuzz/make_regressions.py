@@ -47,9 +47,10 @@ def regressions() -> dict[str, bytes]:
         "million_layers.inr": _edit("siren_rgb.inr", arch=(10**6, 1, 480, 480)),
         # a 40 000^2 canvas with a single 1x1 latent level: a 400 GB feature grid from 100 bytes
         "grid_huge_canvas.inr": _edit(
-            "grid_rgb.inr", signal={"width": 40_000, "height": 40_000},
+            "grid_rgb.inr",
+            signal={"width": 40_000, "height": 40_000},
             arch=(40_000, 40_000, 24, 23, 16, 2, 1, 2, 8, 64),
-        ),  # fmt: skip
+        ),
         # one layer 5 * 10^6 wide: 65 536-point bands of 5 * 10^6 activations (1.3 TB)
         "siren_5e6_wide.inr": _edit("siren_rgb.inr", arch=(1, 5_000_000, 480, 480)),
     }

@@ -10,13 +10,13 @@ structure, not good pictures, and small files mutate faster.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 import inrcodec
-from inrcodec.codec import EncodeOptions, encode_image
+from inrcodec.codec import encode_image
+from inrcodec.options import EncodeOptions
 
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE / "seeds"
@@ -42,6 +42,7 @@ def _tone(frames: int, channels: int) -> np.ndarray:
 
 def seed_files() -> dict[str, bytes]:
     """File name -> bytes of every seed."""
+
     def image(img, **opts) -> bytes:
         return encode_image(img, EncodeOptions(**{**_FIT, **opts})).data
 

@@ -40,7 +40,9 @@ def png_bomb() -> bytes:
     """A valid 100 000 x 100 000 RGB PNG header and one tiny compressed row: 57 bytes that claim
     30 GB of pixels."""
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\0" * 64)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\0" * 64)) + _chunk(b"IEND", b"")
+    )
 
 
 def inr_with(seed: str, **changes) -> bytes:
@@ -59,7 +61,7 @@ def files() -> dict[str, bytes]:
         "empty.png": b"",
         "truncated.png": _png(Image.fromarray(_gradient(32, 32)))[:70],
         "bomb.png": png_bomb(),
-        "sixteen_bit.png": _png(Image.fromarray((_gradient()[:, :, 0].astype(np.uint16) * 257))),
+        "sixteen_bit.png": _png(Image.fromarray(_gradient()[:, :, 0].astype(np.uint16) * 257)),
         "one_pixel.png": _png(Image.fromarray(_gradient(1, 1))),
         "text.png": b"this is a text file, not a PNG\n",
         "wrong_magic.inr": b"\x89PNG" + good[4:],
@@ -96,7 +98,9 @@ def _with_rate(data: bytes) -> bytes:
     from inrcodec import container
 
     header, payload = container.unpack(data)
-    return container.pack(dataclasses.replace(header, signal=dataclasses.replace(header.signal, rate=2**31 - 1)), payload)
+    return container.pack(
+        dataclasses.replace(header, signal=dataclasses.replace(header.signal, rate=2**31 - 1)), payload
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from inrcodec import codec, container
+from inrcodec import codec, container, decoder
 from inrcodec.models.grid import LOG2_SCALE_MAX, LOG2_SCALE_MIN, GridImage, laplace_bits
 
 SCHEMES = ("parent", "checkerboard", "three-pass", "raster")
@@ -35,7 +35,7 @@ def latents_of(path: str):
     """The decoded model of a grid file and its integer latents (finest level first)."""
     with open(path, "rb") as f:
         header, payload = container.unpack(f.read())
-    model = codec.build_model_from(header, payload, 2, header.signal.channels)
+    model = decoder.build_model_from(header, payload, 2, header.signal.channels)
     return model, [z.detach().clone() for z in model.latents]
 
 

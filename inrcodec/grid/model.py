@@ -1,16 +1,12 @@
-"""The latent-grid family: multi-resolution integer latents, a tiny synthesis MLP, a context model.
+"""The latent-grid model: multi-resolution integer latents, a tiny synthesis MLP, a context model.
 
 The image is ``synthesis(features(x, y))``. The features are a pyramid of latent grids: level k
 has ``ceil(H / 2^k) x ceil(W / 2^k)`` cells, all quantized to integers in the file. A fixed 2x
-interpolation cascade (coarsest to finest, Keys' cubic or bilinear) brings every level to the
-stored pixel grid; any other output size interpolates that feature grid continuously at the output
-pixel centres (:mod:`inrcodec.coords`), so decoding works at any resolution. A per-pixel MLP
-maps the features to colour.
-
-A small context network predicts each latent's mean and scale from the upsampled coarser level and
-its already-decoded neighbours (raster-causal ones for the wavefront scheme, the four direct ones
-for the second half of a checkerboard); it exists here in float (for training the rate term) and
-in :mod:`inrcodec.latent_coding` as exact integers (for coding).
+interpolation cascade (coarsest to finest, Keys' cubic or bilinear; :mod:`.upsampling`) brings
+every level to the stored pixel grid; any other output size interpolates that feature grid
+continuously at the output pixel centres (:mod:`inrcodec.coords`), so decoding works at any
+resolution. A per-pixel MLP maps the features to colour. The model also holds the float context
+network (:mod:`.context`) that the rate term trains; it knows nothing of files or bits.
 
 This family follows the recipe of Cool-chic and C3 (latent pyramid, tiny synthesis, learned
 entropy model, rate-aware training) with three differences that make it practical on a CPU in
@@ -29,102 +25,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import coords
 from ..errors import FormatError
-from ..latent_coding import (
-    CONTEXT_INPUTS,
-    KERNEL_BY_ID,
-    KERNEL_IDS,
-    SCHEMES,
-    UP2_TAPS,
-    WAVEFRONT_NEIGHBOURS,
-    WEIGHT_BITS,
-    IntegerContext,
-)
-from .base import INR, DecodeCost
+from ..models.base import INR, DecodeCost
+from .context import CONTEXT_INPUTS, ContextModel
+from .upsampling import KERNEL_BY_ID, KERNEL_IDS, UP2_TAPS, axis_taps, resample_leading, up2, up2_rows
 
 ACTIVATIONS = {"relu": 1, "gelu": 2}
 ACTIVATION_BY_ID = {v: k for k, v in ACTIVATIONS.items()}
 #: arch fields before the per-level channel counts
 _FIXED_ARCH = 9
-#: log2 of the smallest and largest Laplace scale the coder's tables have
-LOG2_SCALE_MIN, LOG2_SCALE_MAX = -5.0, 18.75
 
 
 def level_sizes(height: int, width: int, first: int, count: int) -> list[tuple[int, int]]:
     return [(math.ceil(height / 2**k), math.ceil(width / 2**k)) for k in range(first, first + count)]
-
-
-# --- interpolation -------------------------------------------------------------------------------
-
-
-def up2(z: torch.Tensor, kernel: str, size: tuple[int, int]) -> torch.Tensor:
-    """Upsample a (C, h, w) grid 2x with the fixed taps of ``kernel``, cropped to ``size``."""
-    offsets, taps, den = UP2_TAPS[kernel]
-    weights = [t / den for t in taps]
-    for dim in (1, 2):
-        pad = max(-min(offsets), max(offsets)) + 1
-        n = z.shape[dim]
-        first, last = z.narrow(dim, 0, 1), z.narrow(dim, n - 1, 1)
-        zp = torch.cat([first] * pad + [z] + [last] * pad, dim)
-        even = sum(w * zp.narrow(dim, pad + o, n) for o, w in zip(offsets, weights))
-        odd = sum(w * zp.narrow(dim, pad - o, n) for o, w in zip(offsets, weights))
-        shape = list(z.shape)
-        shape[dim] *= 2
-        z = torch.stack([even, odd], dim + 1).reshape(shape)
-    return z[:, : size[0], : size[1]]
-
-
-def up2_rows(z: torch.Tensor, kernel: str, size: tuple[int, int], r0: int, r1: int) -> torch.Tensor:
-    """Rows [r0, r1) of ``up2(z, kernel, size)``, upsampling only the source rows they need."""
-    offsets, _, _ = UP2_TAPS[kernel]
-    reach = max(-min(offsets), max(offsets))  # output rows 2i, 2i+1 read source rows i -+ reach
-    a = max(0, r0 // 2 - reach)
-    b = min(z.shape[1], (r1 - 1) // 2 + reach + 1)
-    # Inside the image the slice's own edge replication never reaches rows r0..r1; at the
-    # image's edges it is the same replication as the whole grid's.
-    up = up2(z[:, a:b], kernel, (2 * (b - a), size[1]))
-    return up[:, r0 - 2 * a : r1 - 2 * a]
-
-
-def _keys(d: np.ndarray) -> np.ndarray:
-    """Keys' cubic convolution kernel with a = -1/2."""
-    d = np.abs(d)
-    return np.where(
-        d <= 1,
-        1.5 * d**3 - 2.5 * d**2 + 1,
-        np.where(d < 2, -0.5 * d**3 + 2.5 * d**2 - 4 * d + 2, 0.0),
-    )
-
-
-def axis_taps(n_in: int, positions: np.ndarray, kernel: str) -> tuple[np.ndarray, np.ndarray]:
-    """Source indices and weights (both (n, taps)) sampling a grid of ``n_in`` cell centres on
-    [-1, 1] at ``positions``; edges replicate."""
-    p = (np.asarray(positions, dtype=np.float64) + 1.0) * (n_in / 2.0) - 0.5
-    base = np.floor(p)
-    frac = p - base
-    if kernel == "bilinear":
-        offsets = np.array([0, 1])
-        weights = np.stack([1 - frac, frac], axis=1)
-    else:
-        offsets = np.array([-1, 0, 1, 2])
-        weights = _keys(frac[:, None] - offsets[None, :])
-    idx = np.clip(base[:, None].astype(np.int64) + offsets[None, :], 0, n_in - 1)
-    return idx, weights
-
-
-def resample_leading(t: torch.Tensor, idx: np.ndarray, weights: np.ndarray) -> torch.Tensor:
-    """Interpolate tensor ``t`` along its first dimension with precomputed taps (n, taps).
-
-    Along the leading dimension each tap is a copy of whole contiguous slices; along an inner
-    one it would be a strided gather, several times slower (the column pass of a 4x decode)."""
-    shape = (-1,) + (1,) * (t.dim() - 1)
-    out = None
-    for j in range(idx.shape[1]):
-        i = torch.from_numpy(idx[:, j]).to(t.device)
-        w = torch.from_numpy(weights[:, j].astype(np.float32)).to(t.device)
-        term = t.index_select(0, i) * w.view(shape)
-        out = term if out is None else out + term
-    return out
 
 
 # --- the model ------------------------------------------------------------------------------------
@@ -142,21 +56,21 @@ class GridImage(INR):
         height: int,
         width: int,
         out_dim: int,
-        levels: int = 7,
-        first_level: int = 0,
-        channels: tuple[int, ...] | int = 1,
-        hidden: int = 16,
-        depth: int = 2,
-        activation: str = "relu",
-        kernel: str = "bicubic",
-        context_hidden: int = 8,
-        context_scheme: str = "wavefront",
+        *,
+        levels: int,
+        first_level: int,
+        channels: tuple[int, ...],
+        hidden: int,
+        depth: int,
+        activation: str,
+        kernel: str,
+        context_hidden: int,
         generator: torch.Generator | None = None,
     ) -> None:
+        """The architecture, field by field (what the header stores); the recipe that chooses
+        it is :mod:`inrcodec.grid.recipe`."""
         super().__init__(2, out_dim)
         count = levels - first_level
-        if isinstance(channels, int):
-            channels = (channels,) * count
         if count < 1 or len(channels) != count or min(channels) < 1:
             raise ValueError("invalid latent pyramid")
         self.height, self.width = height, width
@@ -165,19 +79,13 @@ class GridImage(INR):
         self.hidden, self.depth = hidden, depth
         self.activation, self.kernel = activation, kernel
         self.context_hidden = context_hidden
-        if context_scheme not in SCHEMES:
-            raise ValueError(f"unknown context scheme {context_scheme!r}")
-        # Not part of the architecture: a file gives it as the latent tensors' coder parameter.
-        self.context_scheme = context_scheme
         self.sizes = level_sizes(height, width, first_level, count)
         self.latents = nn.ParameterList(
             nn.Parameter(torch.zeros(c, h, w)) for c, (h, w) in zip(self.channels, self.sizes)
         )
         dims = [sum(self.channels)] + [hidden] * depth + [out_dim]
         self.synthesis = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-        self.context_in = nn.Linear(CONTEXT_INPUTS, context_hidden)
-        self.context_out = nn.Linear(context_hidden, 2, bias=False)
-        self.level_bias = nn.Parameter(torch.zeros(count, 2))
+        self.context = ContextModel(count, context_hidden)
         self._init(generator)
 
     @torch.no_grad()
@@ -186,10 +94,7 @@ class GridImage(INR):
             bound = 1.0 / math.sqrt(layer.in_features)
             layer.weight.uniform_(-bound, bound, generator=g)
             layer.bias.zero_()
-        bound = 1.0 / math.sqrt(CONTEXT_INPUTS)
-        self.context_in.weight.uniform_(-bound, bound, generator=g)
-        self.context_in.bias.zero_()
-        self.context_out.weight.zero_()  # start from the per-level Laplace, learn context from there
+        self.context.reset(g)
 
     # -- architecture ---------------------------------------------------------------------------
 
@@ -266,12 +171,7 @@ class GridImage(INR):
     # -- coded tensors --------------------------------------------------------------------------
 
     def context_tensors(self) -> list[tuple[str, nn.Parameter]]:
-        return [
-            ("context_in.weight", self.context_in.weight),
-            ("context_in.bias", self.context_in.bias),
-            ("context_out.weight", self.context_out.weight),
-            ("level_bias", self.level_bias),
-        ]
+        return self.context.tensors()
 
     def synthesis_tensors(self) -> list[tuple[str, nn.Parameter]]:
         return [(n, p) for n, p in self.named_parameters() if n.startswith("synthesis.")]
@@ -282,21 +182,6 @@ class GridImage(INR):
     def coded_tensors(self) -> list[tuple[str, nn.Parameter]]:
         """Context network, synthesis, then latents (finest first)."""
         return self.context_tensors() + self.synthesis_tensors() + self.latent_tensors()
-
-    def integer_context(self) -> IntegerContext:
-        """The context network with its weights rounded to Q(WEIGHT_BITS), as the coder uses it."""
-        scale = float(1 << WEIGHT_BITS)
-
-        def q(t: torch.Tensor) -> np.ndarray:
-            return np.round(t.detach().cpu().double().numpy() * scale).astype(np.int64)
-
-        return IntegerContext(
-            w1=q(self.context_in.weight),
-            b1=q(self.context_in.bias),
-            w2=q(self.context_out.weight),
-            level_bias=q(self.level_bias),
-            kernel=self.kernel,
-        )
 
     # -- features and synthesis -----------------------------------------------------------------
 
@@ -324,9 +209,7 @@ class GridImage(INR):
             h, w = math.ceil(self.height / 2**level), math.ceil(self.width / 2**level)
             t = up2(t, self.kernel, (h, w))
         if stop > 0:  # half resolution with finer stored levels: average them down
-            finer = [
-                F.adaptive_avg_pool2d(lat[i][None], t.shape[-2:])[0] for i in range(stop)
-            ]
+            finer = [F.adaptive_avg_pool2d(lat[i][None], t.shape[-2:])[0] for i in range(stop)]
             t = torch.cat([*finer, t], 0)
         return t
 
@@ -362,8 +245,6 @@ class GridImage(INR):
         """As :meth:`INR.render_tiles`: the feature grid is built once; each band of output rows is
         interpolated from it along the rows (holding rows x stored width features, so the band
         height follows the wider of the two), then each tile along the columns and synthesized."""
-        from .. import coords
-
         self.to(device)
         grid = self.feature_grid()
         same_h, same_w = height == self.height, width == self.width
@@ -389,64 +270,3 @@ class GridImage(INR):
                 features = tile.permute(1, 0, 2).reshape(-1, tile.shape[2])  # row-major pixels
                 values = self.synthesize(features)
                 yield r0, c0, values.reshape(r1 - r0, c1 - c0, -1).cpu().numpy()
-
-    # -- the context model in float, for the rate term ------------------------------------------
-
-    def parent_planes(self, latents: list[torch.Tensor], i: int) -> torch.Tensor:
-        """The context's parent input for level ``i``: the next coarser level upsampled 2x to its
-        size (channel c from the coarser channel c, or its channel 0), zero for the coarsest."""
-        z = latents[i]
-        c, h, w = z.shape
-        if i + 1 == len(latents):
-            return torch.zeros_like(z)
-        up = up2(latents[i + 1], self.kernel, (h, w))
-        return up[:c] if up.shape[0] >= c else up[:1].expand(c, h, w)
-
-    def context_inputs(self, latents: list[torch.Tensor], i: int) -> torch.Tensor:
-        """The context network's inputs for every latent of level ``i``, (6, N), as the integer
-        coder forms them: the parent, then the scheme's five others."""
-        z = latents[i]
-        c, h, w = z.shape
-        parent = self.parent_planes(latents, i)
-        if self.context_scheme == "wavefront":
-            planes = [parent] + [shifted(z, dy, dx) for dy, dx in WAVEFRONT_NEIGHBOURS]
-        else:
-            rows = torch.arange(h, device=z.device).view(h, 1)
-            cols = torch.arange(w, device=z.device).view(1, w)
-            anchor = ((rows + cols) % 2 == 0).to(z.dtype).expand(c, h, w)
-            rest = 1 - anchor
-            planes = [parent, anchor] + [shifted(z, dy, dx) * rest for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
-        return torch.stack(planes).view(CONTEXT_INPUTS, -1)
-
-    def latent_distributions(self, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(mean, log2 scale) of every latent given the others, as the integer coder computes them.
-
-        The inputs are stacked as rows, (6, N), and the network applied as (hidden, 6) @ (6, N):
-        the same arithmetic as :meth:`IntegerContext.predict`, with contiguous planes, which trains
-        several times faster than (N, 6) rows through ``nn.Linear``."""
-        w1, b1 = self.context_in.weight, self.context_in.bias
-        w2 = self.context_out.weight
-        out = []
-        for i, z in enumerate(latents):
-            x = self.context_inputs(latents, i)
-            o = w2 @ F.relu(torch.addmm(b1[:, None], w1, x)) + self.level_bias[i][:, None]
-            out.append((o[0].view(z.shape), o[1].view(z.shape).clamp(LOG2_SCALE_MIN, LOG2_SCALE_MAX)))
-        return out
-
-
-def shifted(z: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """The neighbour at (y + dy, x + dx) of every cell of (C, h, w), zero outside the grid."""
-    _, h, w = z.shape
-    top, left = max(-dy, 0), max(-dx, 0)
-    p = F.pad(z, (left, max(dx, 0), top, max(dy, 0)))
-    return p[:, top + dy : top + dy + h, left + dx : left + dx + w]
-
-
-def laplace_bits(y: torch.Tensor, mean: torch.Tensor, log2_scale: torch.Tensor) -> torch.Tensor:
-    """-log2 P(y) under a unit-bin discretized Laplace(mean, 2^log2_scale), elementwise."""
-    b = torch.exp2(log2_scale)
-    x = (y - mean).abs()
-    upper = 0.5 - x  # the bin [x - 1/2, x + 1/2] relative to the mean, folded to the right
-    c_hi = torch.where(upper <= 0, 0.5 * torch.exp(upper / b), 1 - 0.5 * torch.exp(-upper.abs() / b))
-    c_lo = 0.5 * torch.exp((-0.5 - x) / b)
-    return -torch.log2((c_hi - c_lo).clamp_min(2.0**-24))

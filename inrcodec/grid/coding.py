@@ -1,0 +1,350 @@
+"""The coding of the latent pyramid: context schemes that own their likelihood and their coding.
+
+Levels are coded coarsest first. A *context scheme* orders a level's latents and says which
+already-decoded neighbours each latent's context sees. Like CompressAI's latent codecs, a scheme
+object owns both sides of that decision:
+
+- :meth:`ContextScheme.float_inputs`: the context network's five non-parent inputs, in float,
+  for the rate term of training (:class:`inrcodec.grid.context.ContextModel`);
+- :meth:`ContextScheme.encode` / :meth:`ContextScheme.decode`: the same inputs in exact integers
+  (:class:`inrcodec.grid.context.IntegerContext`), and the order the symbols go through
+  constriction.
+
+The file names its scheme by the latent tensors' coder parameter (:data:`SCHEMES`; docs/format.md):
+
+- :data:`WAVEFRONT` (id 1, format 2.0; the encoder's choice from 0.2 bpp up): every latent sees
+  its left, up, up-left, up-right and left-of-left neighbours. Those all lie on earlier wavefronts
+  ``t = x + 2y``, so a wavefront is one vectorised step and a level takes ``width + 2 height``
+  of them, each symbol with its own table. Measured against the checkerboard: docs/grid.md.
+- :data:`CHECKERBOARD` (id 0, format 1.x, and 2.0 below 0.2 bpp): the *anchors* (``(i + j)``
+  even) first, with no neighbours, then the rest with their four decoded neighbours; two passes
+  per level, symbols grouped by table.
+
+Everything the entropy decoder depends on is computed in int64 from integers in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from .. import entropy
+from ..entropy import StreamDecoder, StreamEncoder, SymbolModel
+from ..errors import FormatError
+from .context import CONTEXT_INPUTS, IntegerContext, centre, exact_matmul, integer_parent, shifted
+
+#: a level's (lowest, highest) residual: what the header stores for its tables
+Range = tuple[int, int]
+
+
+def check_ranges(ranges: list[Range]) -> None:
+    """What the decoder refuses must not be written: both sides check the header's ranges here."""
+    for k, (lo, hi) in enumerate(ranges):
+        entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
+
+
+class ContextScheme:
+    """How a level's latents are ordered and what context each sees, in float and in integers."""
+
+    name: ClassVar[str]
+    id: ClassVar[int]  # the latent tensors' coder parameter in the file
+    min_major: ClassVar[int]  # the first format major version that has it
+
+    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+        """The context network's inputs for every latent of level ``z`` (C, h, w), as (6, N)
+        rows: ``parent``, then the scheme's five others."""
+        raise NotImplementedError
+
+    def encode(self, encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray]) -> list[Range]:
+        """Add every level's latents (``levels`` finest first) to the stream, in decoding order,
+        and return each level's residual range."""
+        raise NotImplementedError
+
+    def decode(self, decoder: StreamDecoder, ctx: IntegerContext, shapes: list[tuple[int, int, int]],
+               ranges: list[Range]) -> list[np.ndarray]:  # fmt: skip
+        """Read every level's latents back (returned finest first), mirroring :meth:`encode`."""
+        raise NotImplementedError
+
+
+# --- the checkerboard (format 1.x) -----------------------------------------------------------------
+
+
+def _checkerboard(h: int, w: int) -> np.ndarray:
+    return (np.add.outer(np.arange(h), np.arange(w)) % 2) == 0
+
+
+def _neighbours(grid: np.ndarray) -> list[np.ndarray]:
+    """Up, down, left, right neighbours of every cell of (C, h, w), zero outside."""
+    p = np.pad(grid, ((0, 0), (1, 1), (1, 1)))
+    return [p[:, :-2, 1:-1], p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, 1:-1, 2:]]
+
+
+def _pass_inputs(parent, anchors_only, grid, mask, input_bits):
+    """Context inputs (N, 6) in Q(input_bits) for the cells selected by ``mask``."""
+    one = 1 << input_bits
+    cols = [parent[mask], np.full(int(mask.sum()), one if anchors_only else 0, dtype=np.int64)]
+    for nb in _neighbours(grid):
+        cols.append(np.zeros(int(mask.sum()), np.int64) if anchors_only else nb[mask] << input_bits)
+    return np.stack(cols, axis=1)
+
+
+def _groups(mean16: np.ndarray, scale: np.ndarray):
+    """Centres, fractions and the (scale, fraction) groups, in coding order, of a pass."""
+    centres, frac = centre(mean16)
+    order = np.lexsort((np.arange(len(scale)), frac, scale))
+    key = entropy.ShiftedLaplaceBank.key(scale[order], frac[order])
+    return centres, frac, np.split(order, np.flatnonzero(np.diff(key)) + 1)
+
+
+#: fill(level, centres, frac, scale, groups) -> the pass's symbols, in mask order
+Fill = Callable[[int, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]], np.ndarray]
+
+
+def _models(scale, frac, groups, lo, hi):
+    for g in groups:
+        yield g, SymbolModel.shifted_laplace(int(scale[g[0]]), int(frac[g[0]]), lo, hi)
+
+
+class _Cursor:
+    """Hands out a level's symbols pass by pass, in the order the walk visits them."""
+
+    def __init__(self, level: np.ndarray) -> None:
+        c, h, w = level.shape
+        board = np.broadcast_to(_checkerboard(h, w), (c, h, w))
+        self._passes = [level[board].astype(np.int64), level[~board].astype(np.int64)]
+        self._passes = [p for p in self._passes if p.size]
+
+    def next(self, n: int) -> np.ndarray:
+        out = self._passes.pop(0)
+        if len(out) != n:
+            raise AssertionError("checkerboard pass sizes disagree")
+        return out
+
+
+class Checkerboard(ContextScheme):
+    """Anchors first with no neighbours (input 1 flags them), then the rest with four."""
+
+    name = "checkerboard"
+    id = 0
+    min_major = 1
+
+    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+        c, h, w = z.shape
+        rows = torch.arange(h, device=z.device).view(h, 1)
+        cols = torch.arange(w, device=z.device).view(1, w)
+        anchor = ((rows + cols) % 2 == 0).to(z.dtype).expand(c, h, w)
+        rest = 1 - anchor
+        planes = [parent, anchor] + [shifted(z, dy, dx) * rest for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+        return torch.stack(planes).view(CONTEXT_INPUTS, -1)
+
+    @staticmethod
+    def walk(ctx: IntegerContext, shapes: list[tuple[int, int, int]], fill: Fill) -> list[np.ndarray]:
+        """Visit every pass in decoding order; ``fill`` supplies each pass's symbols.
+
+        Levels go coarsest first, each in two passes. The encoder's ``fill`` returns the known
+        symbols, the decoder's reads them; both see identical predictions.
+        """
+        levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
+        for k in reversed(range(len(shapes))):
+            q = np.zeros(shapes[k], dtype=np.int64)
+            parent, bits = integer_parent(ctx.kernel, levels[k + 1] if k + 1 < len(shapes) else None, shapes[k])
+            c, h, w = shapes[k]
+            board = np.broadcast_to(_checkerboard(h, w), (c, h, w))
+            for mask, anchors_only in ((board, True), (~board, False)):
+                if not mask.any():
+                    continue
+                inputs = _pass_inputs(parent, anchors_only, q, mask, bits)
+                mean16, scale = ctx.predict(k, inputs, bits)
+                centres, frac, groups = _groups(mean16, scale)
+                q[mask] = fill(k, centres, frac, scale, groups)
+            levels[k] = q
+        return levels
+
+    def ranges(self, ctx: IntegerContext, levels: list[np.ndarray]) -> list[Range]:
+        """Each level's residual range: a walk of its own, because the tables (which need the
+        range) are chosen during the coding walk."""
+        found: dict[int, list[np.ndarray]] = {}
+        cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
+
+        def fill(k, centres, frac, scale, groups):
+            symbols = cursor[k].next(len(centres))
+            found.setdefault(k, []).append(symbols - centres)
+            return symbols
+
+        self.walk(ctx, [z.shape for z in levels], fill)
+        return [(int(np.concatenate(found[k]).min()), int(np.concatenate(found[k]).max()))
+                for k in range(len(levels))]  # fmt: skip
+
+    def encode(self, encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray]) -> list[Range]:
+        ranges = self.ranges(ctx, levels)
+        check_ranges(ranges)
+        cursor = {k: _Cursor(z) for k, z in enumerate(levels)}
+
+        def fill(k, centres, frac, scale, groups):
+            symbols = cursor[k].next(len(centres))
+            residual = symbols - centres
+            for g, model in _models(scale, frac, groups, *ranges[k]):
+                encoder.add(residual[g], model)
+            return symbols
+
+        self.walk(ctx, [z.shape for z in levels], fill)
+        return ranges
+
+    def decode(self, decoder: StreamDecoder, ctx: IntegerContext, shapes: list[tuple[int, int, int]],
+               ranges: list[Range]) -> list[np.ndarray]:  # fmt: skip
+        check_ranges(ranges)
+
+        def fill(k, centres, frac, scale, groups):
+            residual = np.empty(len(centres), dtype=np.int64)
+            for g, model in _models(scale, frac, groups, *ranges[k]):
+                residual[g] = decoder.read(len(g), model)
+            return residual + centres
+
+        return self.walk(ctx, shapes, fill)
+
+
+# --- the wavefront (format 2.0) ----------------------------------------------------------------------
+
+#: the wavefront scheme's neighbours (dy, dx): left, up, up-left, up-right, left of left. Each has
+#: dx + 2 dy < 0, so it is decoded before (y, x) when wavefronts t = x + 2y go in order.
+WAVEFRONT_NEIGHBOURS = ((0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2))
+
+
+@dataclass(frozen=True)
+class Wavefronts:
+    """A level's cells in decoding order and where they sit in a zero-padded copy of the level.
+
+    Cell (c, y, x) is decoded in wavefront ``t = x + 2y``; every neighbour in
+    WAVEFRONT_NEIGHBOURS lies on an earlier wavefront, so a wavefront's cells are predicted
+    together. Within a wavefront, cells go by channel, then row.
+    """
+
+    order: np.ndarray  # flat (channel-row-column) cell indices in decoding order
+    bounds: np.ndarray  # wavefront t holds order[bounds[t]:bounds[t + 1]]
+    padded_index: np.ndarray  # per flat cell, its index in the padded level
+    offsets: np.ndarray  # per neighbour, its index offset in the padded level
+    padded_shape: tuple[int, int, int]
+
+    @classmethod
+    def of(cls, shape: tuple[int, int, int]) -> Wavefronts:
+        c, h, w = shape
+        top = max(-dy for dy, _ in WAVEFRONT_NEIGHBOURS)
+        left = max(max(-dx for _, dx in WAVEFRONT_NEIGHBOURS), 0)
+        right = max(max(dx for _, dx in WAVEFRONT_NEIGHBOURS), 0)
+        ph, pw = h + top, w + left + right
+        cc, yy, xx = (a.ravel() for a in np.indices(shape))
+        t = xx + 2 * yy
+        order = np.lexsort((yy, cc, t))
+        bounds = np.searchsorted(t[order], np.arange(w + 2 * h - 1))
+        padded = cc * ph * pw + (yy + top) * pw + (xx + left)
+        offsets = np.array([dy * pw + dx for dy, dx in WAVEFRONT_NEIGHBOURS])
+        return cls(order, bounds, padded, offsets, (c, ph, pw))
+
+
+class _WavefrontLevel:
+    """One level's wavefront coding state: the cells in decoding order, their places in a
+    zero-padded copy of the level (``padded``, filled as symbols become known), and the parts of
+    the context network's first layer that do not depend on the neighbours."""
+
+    def __init__(self, ctx: IntegerContext, k: int, shape: tuple[int, int, int], coarser: np.ndarray | None) -> None:
+        parent, self.bits = integer_parent(ctx.kernel, coarser, shape)
+        self.ctx, self.k, self.shape = ctx, k, shape
+        self.fronts = Wavefronts.of(shape)
+        self.padded = np.zeros(self.fronts.padded_shape, dtype=np.int64).ravel()
+        order = self.fronts.order
+        self.at = self.fronts.padded_index[order]  # per cell in decoding order
+        self.parent_acc = ctx.first_layer_parent(parent.ravel()[order], self.bits)
+        self.w1_neighbours = ctx.w1[:, 1:].T << self.bits
+
+    def predict(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Centre and table key (scale and mean fraction) of cells a..b of the decoding order,
+        whose neighbours must already be in ``padded``."""
+        neighbours = self.padded[self.at[a:b, None] + self.fronts.offsets]
+        acc = self.parent_acc[a:b] + exact_matmul(neighbours, self.w1_neighbours)
+        mean16, scale = self.ctx.head(self.k, acc, self.bits)
+        centres, frac = centre(mean16)
+        return centres, entropy.ShiftedLaplaceBank.key(scale, frac)
+
+    def symbols(self) -> np.ndarray:
+        return self.padded[self.fronts.padded_index].reshape(self.shape)
+
+
+class Wavefront(ContextScheme):
+    """Raster-causal: five decoded neighbours, one vectorised step per wavefront."""
+
+    name = "wavefront"
+    id = 1
+    min_major = 2
+
+    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+        planes = [parent] + [shifted(z, dy, dx) for dy, dx in WAVEFRONT_NEIGHBOURS]
+        return torch.stack(planes).view(CONTEXT_INPUTS, -1)
+
+    @staticmethod
+    def residuals(ctx: IntegerContext, levels: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per level (finest first): residuals and table keys in decoding order, all at once,
+        which the encoder can do because it knows every latent."""
+        out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * len(levels)
+        for k in reversed(range(len(levels))):
+            level = _WavefrontLevel(ctx, k, levels[k].shape, levels[k + 1] if k + 1 < len(levels) else None)
+            z = levels[k].astype(np.int64).ravel()
+            level.padded[level.fronts.padded_index] = z
+            centres, keys = level.predict(0, len(z))
+            out[k] = (z[level.fronts.order] - centres, keys)
+        return out
+
+    def encode(self, encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray]) -> list[Range]:
+        residuals = self.residuals(ctx, levels)
+        ranges = [(int(r.min()), int(r.max())) for r, _ in residuals]
+        check_ranges(ranges)
+        for k in reversed(range(len(levels))):
+            encoder.add_rows(*residuals[k], entropy.ShiftedLaplaceBank(*ranges[k]))
+        return ranges
+
+    def decode(self, decoder: StreamDecoder, ctx: IntegerContext, shapes: list[tuple[int, int, int]],
+               ranges: list[Range]) -> list[np.ndarray]:  # fmt: skip
+        check_ranges(ranges)
+        banks = [entropy.ShiftedLaplaceBank(*r) for r in ranges]
+        levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
+        for k in reversed(range(len(shapes))):
+            level = _WavefrontLevel(ctx, k, shapes[k], levels[k + 1] if k + 1 < len(shapes) else None)
+            bounds = level.fronts.bounds.tolist()
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                centres, keys = level.predict(a, b)
+                level.padded[level.at[a:b]] = decoder.read_rows(keys, banks[k]) + centres
+            levels[k] = level.symbols()
+        return levels
+
+
+CHECKERBOARD = Checkerboard()
+WAVEFRONT = Wavefront()
+#: the schemes by name (what a recipe asks for) and by id (what a file says)
+SCHEMES: dict[str, ContextScheme] = {s.name: s for s in (CHECKERBOARD, WAVEFRONT)}
+SCHEME_BY_ID: dict[int, ContextScheme] = {s.id: s for s in SCHEMES.values()}
+
+
+def scheme_named(name: str) -> ContextScheme:
+    try:
+        return SCHEMES[name]
+    except KeyError:
+        raise ValueError(f"unknown context scheme {name!r} (choose from {', '.join(SCHEMES)})") from None
+
+
+def scheme_of_file(ids: set[int], version: tuple[int, int]) -> ContextScheme:
+    """The scheme a file's latent tensors name by their coder parameter (one for every level)."""
+    if not ids:
+        raise FormatError("grid file lists no latent tensors")
+    if len(ids) != 1:
+        raise FormatError(f"latent levels disagree on their context scheme {sorted(ids)}")
+    (scheme_id,) = ids
+    scheme = SCHEME_BY_ID.get(scheme_id)
+    if scheme is None:
+        raise FormatError(f"unknown latent context scheme {scheme_id}")
+    if version[0] < scheme.min_major:
+        raise FormatError(f"latent context scheme {scheme_id} needs format {scheme.min_major}.0 "
+                          f"(file is {version[0]}.{version[1]})")  # fmt: skip
+    return scheme

@@ -1,0 +1,141 @@
+"""The latent grid's recipe: architecture and training settings, in one place.
+
+:class:`GridConfig` is the only source of the family's defaults: the model
+(:class:`~inrcodec.grid.model.GridImage`) and the training task
+(:class:`~inrcodec.grid.training.GridFitTask`) take every setting from it and have none of their
+own. An encode can override any field (``EncodeOptions(grid={"lr_latents": 0.1})``), which is how
+the screening tools in ``benchmarks/`` try recipes. Each default says what it measured, on the
+training-photo crops (docs/grid.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..errors import OptionError
+from .coding import SCHEMES, ContextScheme
+from .model import ACTIVATIONS, GridImage
+from .upsampling import KERNEL_IDS
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """Architecture and training recipe of the latent-grid family."""
+
+    levels: int = 7
+    # No full-resolution grid: level 1 carries two channels instead. Measured on kodim15 at equal
+    # steps, -35 % rate at 0.2 bpp against -24 % for seven one-channel levels from level 0, and
+    # less than half the latents to code and to train (docs/grid.md).
+    first_level: int = 1
+    channels: tuple[int, ...] = (2, 1, 1, 1, 1, 1)
+    hidden: int = 16
+    depth: int = 2
+    activation: str = "relu"
+    kernel: str = "bicubic"
+    context_hidden: int = 8
+    # "wavefront" (raster-causal: each latent sees its left, up and diagonal neighbours),
+    # "checkerboard" (format 1.x), or "auto": the wavefront, except for rate targets below
+    # ``wavefront_min_bpp``, where its sharp predictions left the rate unsteerable and the finest
+    # level collapsed, and the checkerboard measured better (docs/grid.md).
+    context_scheme: str = "auto"
+    wavefront_min_bpp: float = 0.2
+    lr_latents: float = 0.05
+    lr_synthesis: float = 5e-3
+    lr_context: float = 2e-2  # the entropy model must follow the latents quickly, or the rate lags
+    ste_share: float = 0.15
+    bf16: bool = True
+    # Rate term: "split" weighs the noisy latents' bits under an entropy model that learns the
+    # rounded latents (what the coder sees); "noise" lets that model learn the noisy ones too,
+    # which put the rate it reports far from the file's and sent lambda astray (docs/grid.md);
+    # "ste" uses the rounded latents' bits throughout.
+    rate_proxy: str = "split"
+    # Once rounded, the latents move at this share of their learning rate: the synthesis adapts
+    # to the integers while the rate, steered to the target under noise, stays near it.
+    ste_latent_lr: float = 0.1
+    bands: int = 4  # full-resolution steps fit one of this many bands of rows, in turn
+    # Rate control: lambda is held for the first ``feedback_start`` of the fit (while the entropy
+    # model learns the latents' scales, the rate says little), then steered by this gain per step,
+    # on the error plus ``damping`` steps of its trend (lowered ``feedback_down`` times as fast).
+    feedback: float = 0.01
+    feedback_start: float = 0.1
+    feedback_down: float = 1.0
+    damping: float = 100.0
+    decay_start: float = 0.5  # learning rates hold until this share of the fit, then decay (cosine)
+
+    def __post_init__(self) -> None:
+        if self.context_scheme != "auto" and self.context_scheme not in SCHEMES:
+            raise OptionError(f"grid context_scheme must be auto or one of {', '.join(SCHEMES)}, "
+                              f"got {self.context_scheme!r}")  # fmt: skip
+        if self.rate_proxy not in RATE_PROXIES:
+            raise OptionError(f"grid rate_proxy must be one of {', '.join(RATE_PROXIES)}, got {self.rate_proxy!r}")
+        if self.activation not in ACTIVATIONS or self.kernel not in KERNEL_IDS:
+            raise OptionError(f"grid activation/kernel must be one of {list(ACTIVATIONS)} / {list(KERNEL_IDS)}")
+        if not (1 <= self.levels <= 24 and 0 <= self.first_level < self.levels and self.channels
+                and min(self.channels) >= 1 and self.hidden >= 1 and self.depth >= 0 and self.bands >= 1
+                and self.context_hidden >= 1):  # fmt: skip
+            raise OptionError(f"invalid grid architecture in {self}")
+
+    def with_overrides(self, overrides: GridConfig | Mapping[str, Any] | None) -> GridConfig:
+        """This config with some fields replaced: ``overrides`` is a whole config or a mapping
+        of field names to values; unknown names are refused."""
+        if overrides is None:
+            return self
+        if isinstance(overrides, GridConfig):
+            return overrides
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise OptionError(f"unknown grid setting(s): {', '.join(unknown)} (see inrcodec.grid.GridConfig)")
+        values = dict(overrides)
+        if "channels" in values:
+            values["channels"] = tuple(values["channels"])
+        return dataclasses.replace(self, **values)
+
+
+RATE_PROXIES = ("split", "noise", "ste")
+
+#: ``--effort`` presets as fitting steps, so that an effort gives the same file on any machine;
+#: what each costs on a 768x512 image on one core is measured in docs/grid.md
+EFFORT_STEPS = {"fast": 400, "default": 1200, "high": 3000, "max": 8000}
+
+
+def scheme_for(config: GridConfig, target_bpp: float | None) -> ContextScheme:
+    """The context scheme a fit uses: the config's, with "auto" resolved by the rate target
+    (``None`` for a fixed lambda, which gets the wavefront)."""
+    if config.context_scheme != "auto":
+        return SCHEMES[config.context_scheme]
+    low = target_bpp is not None and target_bpp < config.wavefront_min_bpp
+    return SCHEMES["checkerboard" if low else "wavefront"]
+
+
+def initial_lmbda(bpp: float) -> float:
+    """A starting lambda for a target bpp; feedback during the fit corrects it per image."""
+    return 0.0021 * (0.3 / bpp) ** 1.6
+
+
+def overhead_bits(model: GridImage) -> float:
+    """Bits a file spends besides the latents: the header and tensor table (about 110 bytes) and
+    the weights, measured at some 10 bits per context weight and 6 per synthesis weight."""
+    context = sum(p.numel() for _, p in model.context_tensors())
+    synthesis = sum(p.numel() for _, p in model.synthesis_tensors())
+    return 8 * 110 + 10 * context + 6 * synthesis
+
+
+def build_model(config: GridConfig, height: int, width: int, channels: int,
+                generator: torch.Generator | None) -> GridImage:  # fmt: skip
+    """The untrained model of ``config`` for an image. Small images get fewer levels: the
+    coarsest has one or two cells a side."""
+    levels = min(config.levels, max(1, math.ceil(math.log2(max(height, width))) + 1))
+    first = min(config.first_level, levels - 1)
+    per_level = (tuple(config.channels) + (1,) * levels)[: levels - first]
+    return GridImage(
+        height, width, channels, levels=levels, first_level=first, channels=per_level, hidden=config.hidden,
+        depth=config.depth, activation=config.activation, kernel=config.kernel,
+        context_hidden=config.context_hidden, generator=generator,
+    )  # fmt: skip

@@ -1,0 +1,218 @@
+"""Rate-aware training of a latent grid: distortion + lambda x rate, with lambda steered to the target.
+
+:class:`GridFitTask` is what :func:`inrcodec.fit.run` optimises; :func:`fit` builds the model and
+the task from a :class:`~inrcodec.grid.recipe.GridConfig` and runs it. Every setting comes from
+the config; the task has no defaults of its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..fit import Budget, Checkpoint, ProgressCallback, Schedule, clone_state, psnr_of_values, run
+from ..rate import RateTarget
+from ..runtime import bf16_native
+from .coding import ContextScheme
+from .context import laplace_bits
+from .model import GridImage
+from .recipe import GridConfig, build_model, initial_lmbda, overhead_bits, scheme_for
+
+
+class GridFitTask:
+    """Rate-aware fit of a latent-grid model: MSE + lambda * bits per pixel.
+
+    - The latents see uniform noise in [-1/2, 1/2] (a differentiable stand-in for rounding) until
+      the last ``config.ste_share``, then straight-through rounding, so the end of the fit is
+      tuned to the integers the file stores; there the latents move ``config.ste_latent_lr``
+      times as fast.
+    - The rate term (``config.rate_proxy``): "noise" is the noisy latents' bits; "split" gives the
+      latents that gradient through a frozen entropy model, and trains the entropy model on the
+      rounded latents alone; "ste" uses the rounded latents' bits throughout.
+    - Full-resolution steps see one of ``config.bands`` bands of rows at a time, in turn.
+    - ``lmbda`` weighs bits per pixel against MSE on [0, 1]. With a ``target`` it is steered
+      toward the target's bits by multiplicative feedback every step.
+    """
+
+    def __init__(
+        self,
+        model: GridImage,
+        pixels: torch.Tensor,  # (C, H, W) float in [0, 1]
+        max_value: int,
+        config: GridConfig,
+        scheme: ContextScheme,
+        *,
+        lmbda: float,
+        target: RateTarget | None,
+        generator: torch.Generator | None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.scheme = scheme
+        self.full = pixels.flatten(1).t().contiguous()
+        _, h, w = pixels.shape
+        self.ints = torch.round(pixels * max_value).flatten(1).t()
+        self.max_value = max_value
+        self.pixels = h * w
+        self.lmbda = self.initial_lmbda = lmbda
+        self.target = target
+        # What the file spends besides the latents: the rate control's one overhead estimate.
+        self.overhead_bits = overhead_bits(model)
+        self.last_error, self.trend = math.nan, 0.0
+        # Full-resolution steps see one band of rows at a time, in turn: the last 2x upsampling
+        # and the synthesis (most of a full step's cost) shrink by the number of bands.
+        bands = config.bands
+        self.band_rows = [(k * h // bands, (k + 1) * h // bands) for k in range(max(1, min(bands, h)))]
+        self.width = w
+        self.generator = generator
+        self.last_bits = math.nan  # the coded size the rate control saw last, overhead included
+
+    def parameter_groups(self):
+        m, c = self.model, self.config
+        return [
+            {"params": list(m.latents), "lr": c.lr_latents},
+            {"params": [p for _, p in m.synthesis_tensors()], "lr": c.lr_synthesis},
+            {"params": [p for _, p in m.context_tensors()], "lr": c.lr_context},
+        ]
+
+    def _rounding(self, fraction: float) -> bool:
+        """Whether this step sees the rounded latents (the straight-through phase)."""
+        return fraction >= 1.0 - self.config.ste_share
+
+    def lr_factors(self, fraction: float) -> list[float]:
+        """Per parameter group: the latents move ``ste_latent_lr`` times as fast once rounded."""
+        return [self.config.ste_latent_lr if self._rounding(fraction) else 1.0, 1.0, 1.0]
+
+    def _noise(self) -> list[torch.Tensor]:
+        # Drawn from the task's generator so that fits are reproducible.
+        return [torch.rand(z.shape, generator=self.generator).to(z.device) - 0.5 for z in self.model.latents]
+
+    def _synthesize(self, features: torch.Tensor) -> torch.Tensor:
+        # Only the synthesis MLP runs in bf16: the rate term (context model, Laplace bits) and
+        # the evaluation that steers quantization stay fp32.
+        flat = features.flatten(1).t()
+        if self.config.bf16 and bf16_native(flat.device):
+            with torch.autocast(flat.device.type, dtype=torch.bfloat16):
+                return self.model.synthesize(flat).float()
+        return self.model.synthesize(flat)
+
+    def distributions(self, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(mean, log2 scale) of every latent under the model's context and this fit's scheme."""
+        return self.model.context.distributions(latents, self.scheme, self.model.kernel)
+
+    def terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, rows=None):
+        """MSE on [0, 1] with noisy latents (``noise``) or rounded ones (None); the bits the loss
+        weighs (see ``rate_proxy``); and the bits of the rounded latents, what the coder spends."""
+        rounded = [z + (torch.round(z) - z).detach() for z in self.model.latents]
+        latents = rounded if noise is None else [z + n for z, n in zip(self.model.latents, noise)]
+        pred = self._synthesize(self.model.feature_grid(latents, rows=rows))
+        mse = torch.mean(((pred + 1) * 0.5 - target) ** 2)  # on [0, 1], whatever the bit depth
+        # The context always sees the rounded latents, what the decoder has: fed noisy
+        # neighbours, the optimiser hides information in their fractional parts.
+        dists = self.distributions(rounded)
+        coded = sum(laplace_bits(q, mu, s).sum() for q, (mu, s) in zip(rounded, dists))
+        proxy = self.config.rate_proxy
+        if noise is None or proxy == "ste":
+            return mse, coded, coded
+        if proxy == "split":
+            # The latents see the noisy proxy through a frozen entropy model; the entropy model
+            # itself learns the rounded latents, as the coder will see them.
+            noisy = sum(laplace_bits(z, mu.detach(), s.detach()).sum() for z, (mu, s) in zip(latents, dists))
+            return mse, noisy + coded - coded.detach(), coded
+        noisy = sum(laplace_bits(z, mu, s).sum() for z, (mu, s) in zip(latents, dists))
+        return mse, noisy, coded
+
+    def training_loss(self, step: int, fraction: float) -> torch.Tensor:
+        noise = None if self._rounding(fraction) else self._noise()
+        if len(self.band_rows) == 1:
+            mse, bits, coded = self.terms(noise, self.full)
+        else:
+            r0, r1 = self.band_rows[step % len(self.band_rows)]
+            mse, bits, coded = self.terms(noise, self.full[r0 * self.width : r1 * self.width], (r0, r1))
+        # Steer by the rate the coder will spend (the rounded latents'): the noisy proxy
+        # overestimates sparse latents' rate about 2x and would drive lambda far too high.
+        self.last_bits = coded.detach().item() + self.overhead_bits
+        if self.target is not None:
+            self._steer(self.last_bits, fraction)
+        return mse + self.lmbda * bits / self.pixels
+
+    def _steer(self, bits: float, fraction: float) -> None:
+        """Multiplicative feedback on lambda: too many bits -> weigh rate more, and back.
+
+        The rate lags lambda by a hundred steps or more, so the error alone overshoots; its trend
+        (smoothed change per step, times ``damping`` steps) is added, so lambda stops moving
+        while the rate is already on its way. Lowered ``feedback_down`` times as fast as raised.
+        Bounded to 30x either way of the start: a target the weights alone overshoot (a tiny
+        image) would otherwise drive lambda up until every latent is zero."""
+        c = self.config
+        error = max(-1.0, min(1.0, bits / self.target.bits - 1.0))
+        if not math.isnan(self.last_error):
+            self.trend = 0.9 * self.trend + 0.1 * (error - self.last_error)
+        self.last_error = error
+        if fraction < c.feedback_start:
+            return
+        signal = max(-1.0, min(1.0, error + c.damping * self.trend))
+        gain = c.feedback * (1.0 if signal > 0 else c.feedback_down)
+        lmbda = self.lmbda * math.exp(gain * signal)
+        self.lmbda = min(30.0 * self.initial_lmbda, max(self.initial_lmbda / 30.0, lmbda))
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        latents = [torch.round(z) for z in self.model.latents]
+        pred = self.model.synthesize(self.model.feature_grid(latents).flatten(1).t())
+        return psnr_of_values(pred, self.ints, self.max_value)
+
+    def state(self):
+        return clone_state(self.model)
+
+    def load_state(self, state) -> None:
+        self.model.load_state_dict(state)
+
+    def resume_state(self):
+        """The parameters, the noise generator and the steered lambda: what a checkpoint resumes from."""
+        generator = None if self.generator is None else self.generator.get_state()
+        return {"model": self.state(), "generator": generator, "lmbda": self.lmbda, "last_bits": self.last_bits,
+                "last_error": self.last_error, "trend": self.trend}  # fmt: skip
+
+    def load_resume_state(self, state) -> None:
+        self.load_state(state["model"])
+        if self.generator is not None:
+            self.generator.set_state(state["generator"])
+        self.lmbda, self.last_bits = state["lmbda"], state["last_bits"]
+        self.last_error, self.trend = state["last_error"], state["trend"]
+
+
+def fit(
+    pixels: np.ndarray,
+    target: RateTarget | None,
+    lmbda: float | None,
+    budget: Budget,
+    config: GridConfig,
+    *,
+    seed: int = 0,
+    device: torch.device = torch.device("cpu"),
+    progress: ProgressCallback | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> tuple[GridFitTask, int]:
+    """Fit a latent-grid model to (H, W, C) integer pixels, steered to ``target`` (or at a fixed
+    ``lmbda``); returns the task (its model is fitted) and the steps taken. With a
+    ``checkpoint`` the fit saves its state there and resumes from it."""
+    h, w, c = pixels.shape
+    g = torch.Generator().manual_seed(seed)
+    model = build_model(config, h, w, c, g).to(device)
+    # The recipe's rate-dependent choices go by the target's density.
+    target_bpp = None if lmbda is not None or target is None else target.bits / (h * w)
+    peak = 65535 if pixels.dtype == np.uint16 else 255
+    image = torch.from_numpy(pixels.astype(np.float32) / peak).permute(2, 0, 1).contiguous().to(device)
+    task = GridFitTask(
+        model, image, peak, config, scheme_for(config, target_bpp),
+        lmbda=lmbda if lmbda is not None else initial_lmbda(target_bpp),
+        target=None if lmbda is not None else target, generator=g,
+    )  # fmt: skip
+    result = run(
+        task, budget, schedule=Schedule(warmup=0.0, decay_start=config.decay_start, final=0.0),
+        eval_every=100, progress=progress, keep_best=False, checkpoint=checkpoint,
+    )  # fmt: skip
+    return task, result.steps
