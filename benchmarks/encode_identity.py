@@ -36,7 +36,7 @@ def cases() -> list[tuple[str, str, dict]]:
     out = [
         ("golden_siren", golden, {"model": "siren", "bpp": 6, "steps": 200, "seed": 11}),
         ("golden_fourier", golden, {"model": "fourier", "bpp": 6, "steps": 200, "seed": 11, "depth": 2, "width": 8}),
-        ("golden_grid", golden, {"model": "grid", "bpp": 6, "steps": 200, "seed": 11}),
+        ("golden_grid", golden, {"model": "grid", "size": 400, "steps": 200, "seed": 11}),
         ("golden_tone", "tone", {"kbps": 48, "segment": 0.05, "steps": 200, "seed": 11}),
     ]
     for crop in CROPS:

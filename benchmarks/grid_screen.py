@@ -42,10 +42,14 @@ def parse_overrides(pairs: list[str]) -> dict:
     for pair in pairs:
         key, text = pair.split("=", 1)
         current = getattr(base, key)
-        if isinstance(current, str):
+        if text == "None":
+            out[key] = None
+        elif isinstance(current, str):
             out[key] = text
         elif isinstance(current, bool):
             out[key] = text in ("1", "true", "True")
+        elif current is None:
+            out[key] = eval(text, {})
         else:
             out[key] = type(current)(eval(text, {}))  # numbers and tuples of numbers
     return out

@@ -21,15 +21,17 @@ import torch
 
 from . import container, coords
 from .codec import open_checkpoint
-from .container import AudioFields, Header
+from .container import CODER_LAPLACE, CODER_RAW16, AudioFields, Header, TensorCode
 from .decoder import build_model_from, check_decode
-from .errors import InputError, OptionError
+from .errors import FormatError, InputError, LimitError, OptionError
 from .fit import Budget, ProgressCallback, seeded_generator
 from .io.audio import Audio, check_rate, from_array, read_audio
-from .limits import DEFAULT_LIMITS, Limits, read_inr
+from .limits import DEFAULT_LIMITS, STEP_WORK, Limits, read_inr
 from .metrics import audio_psnr, log_spectral_distance, psnr_from_mse, segmental_snr_db, snr_db
 from .models import INR, FourierMLP, Segments, Siren
-from .options import check_values
+from .models.base import DecodeCost
+from .models.segments import OVERLAP_UNITS
+from .options import OMEGA_RANGE, check_values
 from .point_codec import Quantization, fit_and_pack
 from .rate import RateTarget, audio_target, plan_point_model
 from .runtime import resolve_device, torch_threads
@@ -134,8 +136,54 @@ def plan_audio(audio: Audio, target: RateTarget, opts: AudioEncodeOptions) -> Au
     count = max(1, min(round(audio.duration / seconds), audio.frames // MIN_SEGMENT_FRAMES))
     depth, width = plan_point_model(inner, target, 1, audio.channels, bits, opts.depth, opts.width, models=count)
     span = audio.frames / count * (1.0 + opts.overlap)
-    omega = opts.omega or OMEGA_PER_SAMPLE * span
+    # at least the smallest omega the header holds (1/16): a clip of a few samples would get 0
+    omega = opts.omega or max(OMEGA_PER_SAMPLE * span, OMEGA_RANGE[0])
     return AudioPlan(count, opts.overlap, depth, width, omega)
+
+
+#: the audio encoder's working set (docs/reliability.md): per sample and channel (the samples,
+#: their decoding after the fit), per sample (coordinates), per value of a training batch's
+#: activations (forward and backward, two segments per sample in a cross-fade), per parameter
+#: (optimiser state, the segments a batch gathers, float64 copies), and the rest
+_ENCODE_BYTES_PER_VALUE = 24
+_ENCODE_BYTES_PER_SAMPLE = 16
+_ENCODE_BYTES_PER_ACTIVATION = 32
+_ENCODE_BYTES_PER_PARAMETER = 112
+_ENCODE_BASE_BYTES = 64 << 20
+
+
+def check_audio_encode(audio: Audio, plan: AudioPlan, opts: AudioEncodeOptions, target: RateTarget,
+                       limits: Limits) -> None:  # fmt: skip
+    """Refuse, before fitting, an audio encode whose planned segments model its own decoder would
+    refuse (layers, parameters, work, memory, or numbers the format cannot hold), or whose
+    working set would pass ``limits.max_encode_memory``."""
+    inner = segment_family(opts.model)
+    kwargs = {"first_omega": plan.omega, "hidden_omega": opts.hidden_omega} if inner is Siren else {}
+    inner_arch = (plan.depth, plan.width, *inner(1, audio.channels, depth=1, width=1, **kwargs).arch()[2:])
+    arch = (plan.count, round(plan.overlap * OVERLAP_UNITS), inner.family_id, *inner_arch)
+    code = TensorCode(0, 0, 65535, CODER_RAW16, 0) if opts.quant == "fp16" else TensorCode(0, 0, 0, CODER_LAPLACE, 0)
+    header = Header(AudioFields(audio.frames, audio.rate, audio.channels, audio.subtype, audio.format),
+                    Segments.family_id, arch, (code,) * (2 * (plan.depth + 1)), coords.CONVENTION_PIXEL_CENTRES,
+                    target.kind, target.value)  # fmt: skip
+    what = f"the segments model this encode plans ({plan.count} x {plan.depth} x {plan.width})"
+    try:
+        _audio_decode_plan(header, None, limits)
+        container.unpack(container.pack(header, b""))
+    except (FormatError, LimitError) as e:
+        raise type(e)(f"{what} could not be decoded: {e}") from None
+    except ValueError as e:
+        raise OptionError(f"{what} cannot be written: {e}") from None
+    params = Segments.count_parameters(arch, 1, audio.channels)
+    batch = min(opts.batch, audio.frames)
+    need = (_ENCODE_BASE_BYTES + audio.frames * (_ENCODE_BYTES_PER_SAMPLE + _ENCODE_BYTES_PER_VALUE * audio.channels)
+            + _ENCODE_BYTES_PER_ACTIVATION * 2 * batch * (plan.width * plan.depth + audio.channels)
+            + _ENCODE_BYTES_PER_PARAMETER * params)  # fmt: skip
+    if need > limits.max_encode_memory:
+        raise LimitError(
+            f"encoding this clip ({audio.frames} frames x {audio.channels} channels) needs about "
+            f"{need / 2**30:.1f} GiB, over the limit of {limits.max_encode_memory / 2**30:.1f} GiB "
+            "(max_encode_memory / --max-memory)"
+        )
 
 
 def build_segments(plan: AudioPlan, opts: AudioEncodeOptions, channels: int, seed: int) -> Segments:
@@ -214,6 +262,7 @@ def encode_audio_clip(
         opts = replace(opts, kbps=DEFAULT_KBPS)
     target = audio_target(audio.duration, opts.kbps, opts.size)
     plan = plan_audio(audio, target, opts)
+    check_audio_encode(audio, plan, opts, target, limits)
     budget = Budget(
         steps=opts.steps,
         seconds=opts.time if (opts.time is not None or opts.steps is not None) else default_seconds(audio.duration),
@@ -296,18 +345,30 @@ def resampling_kernel(stored_rate: int, rate: int) -> np.ndarray:
     return lowpass_kernel((1 + _PASS) / 2 * nyquist / fine_rate, (1 - _PASS) * nyquist / fine_rate)
 
 
-def _decode_load(fields: AudioFields, rate: int) -> tuple[int, int]:
-    """(samples the network evaluates, bytes one block holds) when decoding at ``rate``, as
-    :meth:`AudioDecoding.blocks` goes: for the resource limits, before anything is allocated."""
+#: decode work units per value of an FFT, times the log2 of its length (numpy's pocketfft)
+FFT_WORK = 8
+
+
+def _decode_load(fields: AudioFields, rate: int) -> tuple[int, int, int]:
+    """(samples the network evaluates, bytes one block holds, work units besides the network)
+    when decoding at ``rate``, as :meth:`AudioDecoding.blocks` goes: for the resource limits,
+    before anything is allocated."""
     n_out = coords.resampled_length(fields.frames, fields.rate, rate)
     if rate == fields.rate:
-        return n_out, EVAL_CHUNK * fields.channels * 12  # float64 samples, float32 block
+        # float64 samples, the float32 block
+        return n_out, EVAL_CHUNK * fields.channels * 12, math.ceil(n_out / EVAL_CHUNK) * STEP_WORK
     k = oversampling(fields.rate, rate)
     taps = len(resampling_kernel(fields.rate, rate))
     per_block = max(1, EVAL_CHUNK // k)
     block = per_block * k + taps
+    blocks = math.ceil(n_out / per_block)
+    # per block: the fine samples' and the kernel's spectra (padded to a power of two), their
+    # product and its inverse, over every channel; the kernel's design once
+    size = 1 << (block - 1).bit_length()
+    fft = 4 * size * max(1, size.bit_length()) * (fields.channels + 1) * FFT_WORK
+    work = blocks * (fft + STEP_WORK) + taps * 100
     # fine samples in float64, their spectrum (complex128, padded to a power of two), the result
-    return n_out * k + math.ceil(n_out / per_block) * taps, block * fields.channels * 64
+    return n_out * k + blocks * taps, size * (fields.channels + 1) * 64, work
 
 
 @dataclass
@@ -381,6 +442,22 @@ def open_audio(
 ) -> AudioDecoding:
     """Read and check an audio .inr and rebuild its model, ready to decode at ``rate`` Hz."""
     header, payload = container.unpack(read_inr(source, limits))
+    out_rate, cost = _audio_decode_plan(header, rate, limits)
+    s = header.signal
+    dev = resolve_device(device)
+    model = build_model_from(header, payload, 1, s.channels)
+    return AudioDecoding(s, out_rate, model.to(dev), dev, min(EVAL_CHUNK, cost.band_points()))
+
+
+def audio_decode_cost(source: bytes | str | os.PathLike, rate: int | None = None, *,
+                      limits: Limits = DEFAULT_LIMITS) -> DecodeCost:  # fmt: skip
+    """What :func:`decode_audio` at ``rate`` would cost (work units, estimated peak bytes), from
+    the header alone; the same refusals."""
+    header, _ = container.unpack(read_inr(source, limits))
+    return _audio_decode_plan(header, rate, limits)[1]
+
+
+def _audio_decode_plan(header: Header, rate: int | None, limits: Limits) -> tuple[int, DecodeCost]:
     if not isinstance(header.signal, AudioFields):
         raise InputError("this .inr file holds an image, not audio (use decode)")
     s = header.signal
@@ -388,12 +465,10 @@ def open_audio(
     decoding_frames = coords.resampled_length(s.frames, s.rate, out_rate)
     limits.check(f"decoding at {out_rate} Hz: samples ({decoding_frames} x {s.channels})",
                  decoding_frames * s.channels, "max_output_pixels")  # fmt: skip
-    evaluated, block_bytes = _decode_load(s, out_rate)
-    output_bytes = decoding_frames * s.channels * 4 + block_bytes
-    cost = check_decode(header, 1, s.channels, (evaluated,), limits, output_bytes)
-    dev = resolve_device(device)
-    model = build_model_from(header, payload, 1, s.channels)
-    return AudioDecoding(s, out_rate, model.to(dev), dev, min(EVAL_CHUNK, cost.band_points()))
+    evaluated, block_bytes, resampling = _decode_load(s, out_rate)
+    # the float32 blocks, and decode_audio's concatenation of them
+    output_bytes = 2 * decoding_frames * s.channels * 4 + block_bytes
+    return out_rate, check_decode(header, 1, s.channels, (evaluated,), limits, output_bytes, resampling)
 
 
 def decode_audio(

@@ -146,7 +146,7 @@ def _message(error: BaseException) -> str:
     """One line for a file's error: an InrError's own message, else the exception's type too."""
     if isinstance(error, InrError):
         return str(error)
-    return f"{type(error).__name__}: {error}"
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -197,8 +197,12 @@ def _run(entries: list[Entry], tally: _Tally, worker: Callable[[Any], list[dict[
                     tally.add(
                         entry.index, FileResult(str(entry.input), str(entry.output), FAILED, error=reply["error"])
                     )
-                else:
-                    tally.add(entry.index, finish(entry, reply))
+                    continue
+                try:
+                    result = finish(entry, reply)
+                except Exception as e:  # writing this file's output failed: recorded, the batch goes on
+                    result = FileResult(str(entry.input), str(entry.output), FAILED, error=_message(e))
+                tally.add(entry.index, result)
 
 
 def _check_device(device: str, executor: str | Executor) -> None:
@@ -268,7 +272,7 @@ def _read_for_encode(group: list[Entry], options: EncodeOptions, limits: Limits)
     for entry in group:
         try:
             items.append((entry.index, read_image(entry.input, limits.max_input_pixels), None))
-        except InrError as e:
+        except (InrError, OSError) as e:
             items.append((entry.index, None, _message(e)))
     return EncodeJob(tuple(items), options, limits)
 
@@ -453,7 +457,7 @@ def decode_job(job: DecodeJob) -> list[dict[str, Any]]:
 def _read_for_decode(entry: Entry, request: DecodeRequest, limits: Limits) -> DecodeJob:
     try:
         return DecodeJob(entry.index, read_inr(entry.input, limits), None, request, limits)
-    except InrError as e:
+    except (InrError, OSError) as e:  # unreadable, or vanished since the batch was planned
         return DecodeJob(entry.index, None, _message(e), request, limits)
 
 

@@ -19,13 +19,14 @@ import numpy as np
 from . import container, coords, families
 from .container import Header, ImageFields, TensorCode
 from .decoder import build_model_from, check_decode
-from .errors import InputError, OptionError
+from .errors import FormatError, InputError, LimitError, OptionError
 from .family import ImageJob
 from .fit import Checkpoint, ProgressCallback, checkpoint_key
-from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image
+from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, storable
 from .limits import DEFAULT_LIMITS, Limits, read_inr
 from .metrics import psnr as psnr_metric
 from .models import INR
+from .models.base import DecodeCost
 from .options import EncodeOptions, refuse_inapplicable
 from .rate import RateTarget, image_target
 from .runtime import resolve_device, torch_threads
@@ -76,9 +77,11 @@ def encode_image(
     """Fit, quantize and pack an image; the full result with statistics."""
     opts = checked_options(options)
     family = families.by_name(opts.model)
-    img = image if isinstance(image, Image) else read_image(image, limits.max_input_pixels)
+    img = storable(image if isinstance(image, Image) else read_image(image, limits.max_input_pixels))
+    family.refuse_unreachable(img, opts)
     device = resolve_device(opts.device)
     opts, target = image_rate(opts, img.height * img.width)
+    check_encode(img, opts, target, limits)
     budget = family.budget(opts)
     checkpoint = open_checkpoint(opts, img.pixels, img.mode)
     start = time.perf_counter()
@@ -93,6 +96,37 @@ def encode_image(
         notices += checkpoint.notices
         checkpoint.remove()
     return finish_encode(img, data, target, fitted.steps, seconds, limits, notices)
+
+
+def check_encode(img: Image, opts: EncodeOptions, target: RateTarget, limits: Limits, count: int = 1) -> None:
+    """Refuse, before any fitting, an encode of ``img`` (``count`` such images fitted together)
+    whose planned model the decoder would refuse (a layer, parameter, work or memory limit, or an
+    architecture the format cannot hold), or whose working set would pass the encoder's memory
+    limit: one line naming what, instead of a long fit that ends in an error or runs out of
+    memory. The model is checked by the decoder's own checks, from the header it would write."""
+    family = families.by_name(opts.model)
+    if family.plan is None:
+        return
+    image_shape = (img.height, img.width, img.channels)
+    arch, codes = family.plan(image_shape, opts, target)
+    header = Header(ImageFields(img.width, img.height, MODE_IDS[img.mode], img.bit_depth), family.id, tuple(arch),
+                    codes, coords.CONVENTION_PIXEL_CENTRES, target.kind, target.value)  # fmt: skip
+    what = f"the {family.name} model this encode plans"
+    try:
+        check_decode(header, 2, img.channels, (img.height, img.width), limits,
+                     img.height * img.width * img.channels * (img.bit_depth // 8))  # fmt: skip
+        container.unpack(container.pack(header, b""))  # the reader's own structural checks
+    except (FormatError, LimitError) as e:
+        raise type(e)(f"{what} could not be decoded: {e}") from None
+    except ValueError as e:  # a field the writer cannot store at all (a negative count)
+        raise OptionError(f"{what} cannot be written: {e}") from None
+    need = count * family.encode_memory(image_shape, opts, tuple(arch))
+    if need > limits.max_encode_memory:
+        images = f"{count} {img.width}x{img.height} images" if count > 1 else f"this {img.width}x{img.height} image"
+        raise LimitError(
+            f"encoding {images} with the {family.name} model needs about {need / 2**30:.1f} GiB, over the "
+            f"limit of {limits.max_encode_memory / 2**30:.1f} GiB (max_encode_memory / --max-memory)"
+        )
 
 
 #: the rate an image encode aims at when given neither a bpp nor a size
@@ -148,6 +182,34 @@ def decode_image(
 ) -> Image:
     """Decode an image .inr at its stored size, a scale factor, or a given width and/or height."""
     header, payload = container.unpack(read_inr(source, limits))
+    (out_h, out_w), cost = _image_decode_plan(header, scale, width, height, limits)
+    s = header.signal
+    dev = resolve_device(device)
+    with torch_threads(threads):
+        model = build_model_from(header, payload, 2, s.channels)
+        # Each tile becomes integers as it is produced: the output is the only full-size array.
+        pixels = np.empty((out_h, out_w, s.channels), dtype=np.uint16 if s.bit_depth == 16 else np.uint8)
+        for r0, c0, values in model.render_tiles(out_h, out_w, dev, cost.band_points()):
+            pixels[r0 : r0 + values.shape[0], c0 : c0 + values.shape[1]] = from_values(values, s.bit_depth)
+    return Image(pixels, MODE_BY_ID[s.mode])
+
+
+def image_decode_cost(
+    source: bytes | str | os.PathLike,
+    *,
+    scale: float | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> DecodeCost:
+    """What :func:`decode_image` with these arguments would cost (work units, estimated peak
+    bytes), from the header alone; the same refusals."""
+    header, _ = container.unpack(read_inr(source, limits))
+    return _image_decode_plan(header, scale, width, height, limits)[1]
+
+
+def _image_decode_plan(header: Header, scale: float | None, width: int | None, height: int | None,
+                       limits: Limits) -> tuple[tuple[int, int], DecodeCost]:  # fmt: skip
     if not isinstance(header.signal, ImageFields):
         raise InputError("this .inr file holds audio, not an image (use decode_audio)")
     s = header.signal
@@ -157,12 +219,5 @@ def decode_image(
         raise OptionError(str(e)) from None
     limits.check_output(out_h, out_w)
     depth_bytes = 2 if s.bit_depth == 16 else 1
-    cost = check_decode(header, 2, s.channels, (out_h, out_w), limits, out_h * out_w * s.channels * depth_bytes)
-    dev = resolve_device(device)
-    with torch_threads(threads):
-        model = build_model_from(header, payload, 2, s.channels)
-        # Each tile becomes integers as it is produced: the output is the only full-size array.
-        pixels = np.empty((out_h, out_w, s.channels), dtype=np.uint16 if depth_bytes == 2 else np.uint8)
-        for r0, c0, values in model.render_tiles(out_h, out_w, dev, cost.band_points()):
-            pixels[r0 : r0 + values.shape[0], c0 : c0 + values.shape[1]] = from_values(values, s.bit_depth)
-    return Image(pixels, MODE_BY_ID[s.mode])
+    return (out_h, out_w), check_decode(header, 2, s.channels, (out_h, out_w), limits,
+                                        out_h * out_w * s.channels * depth_bytes)  # fmt: skip

@@ -241,6 +241,8 @@ def _read_header(data: bytes, version: tuple[int, int]) -> Header:
             raise FormatError(f"unknown colour mode {mode}")
         if depth not in (8, 16):
             raise FormatError(f"unsupported bit depth {depth}")
+        if depth == 16 and mode != 1:
+            raise FormatError(f"16-bit depth is for grayscale (colour mode 1) only, header has colour mode {mode}")
         signal = ImageFields(width, height, mode, depth)
     elif modality == MODALITY_AUDIO:
         frames = r.uvarint("frames", _MAX_DIM)
@@ -325,7 +327,7 @@ def unpack(data: bytes) -> tuple[Header, bytes]:
     if len(data) > expected:
         raise FormatError(f"file has {len(data) - expected} unexpected bytes after the checksum")
     (crc,) = struct.unpack_from("<I", data, expected - 4)
-    if zlib.crc32(data[: expected - 4]) != crc:
+    if zlib.crc32(memoryview(data)[: expected - 4]) != crc:  # no copy of a large file
         raise FormatError("checksum mismatch: the file is corrupt")
     if major not in READABLE_MAJORS:
         raise VersionError(f"unsupported format version {major}.{minor} (this inrcodec reads 1.x and 2.x)")

@@ -11,12 +11,13 @@ import math
 import os
 
 import numpy as np
+import torch
 
 from . import container, coords, families
-from .container import CODER_RAW16, Header, ImageFields
+from .container import CODER_LAPLACE, CODER_RAW16, Header, ImageFields, TensorCode
 from .errors import FormatError
 from .io.image import MODE_BY_ID
-from .limits import DEFAULT_LIMITS, Limits, read_inr
+from .limits import DEFAULT_LIMITS, SAMPLE_WORK, STEP_WORK, SYMBOL_WORK, TABLE_WORK, Limits, read_inr
 from .models import INR
 from .models.base import DecodeCost
 
@@ -38,10 +39,20 @@ def _stored_grid(header: Header) -> tuple[int, tuple[int, ...]]:
     return (2, (s.height, s.width)) if isinstance(s, ImageFields) else (1, (s.frames,))
 
 
+def tables_cost(tensors: tuple[TensorCode, ...]) -> tuple[int, int]:
+    """(work units, peak bytes) of building the entropy tables of a header's weight tensors
+    (Laplace and raw fp16; a family's own coder counts its own)."""
+    spans = [t.hi - t.lo + 1 for t in tensors if t.coder in (CODER_LAPLACE, CODER_RAW16)]
+    # a table's counts, powers and probabilities: some eight int64 or float64 values per entry
+    return sum(STEP_WORK + TABLE_WORK * n for n in spans), 64 * max(spans, default=0)
+
+
 def check_decode(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ...], limits: Limits,
-                 output_bytes: int) -> DecodeCost:  # fmt: skip
+                 output_bytes: int, extra_work: int = 0) -> DecodeCost:  # fmt: skip
     """Refuse, from the header alone, sampling the model on ``shape`` if that would break a limit;
-    else the cost of it. ``output_bytes`` is what the caller itself holds of the output."""
+    else the cost of it: the whole decode's work units and estimated peak memory (the output
+    included), and the band size. ``output_bytes`` is what the caller itself holds of the
+    output, ``extra_work`` what it does besides sampling the model (audio resampling)."""
     family = families.by_id(header.family)
     cls = family.model
     if header.coords != coords.CONVENTION_PIXEL_CENTRES:
@@ -52,13 +63,15 @@ def check_decode(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ..
     n_params = cls.count_parameters(header.arch, in_dim, out_dim)
     limits.check("model parameters", n_params, "max_parameters")
     family.check_header(header)
-    cost = cls.decode_cost(header.arch, in_dim, out_dim, shape)
-    # every sample also costs its coordinates, clamping and rounding: count those as 64
-    limits.check("decoding work (multiply-adds)", cost.work + 64 * math.prod(shape), "max_work")
-    # parameters: decoded symbols (int64), their dequantized values and the model's float32 copy
-    memory = 24 * n_params + 4 * (cost.floats + cost.band_points() * cost.point_floats)
-    limits.check("decoding memory (bytes)", memory + output_bytes, "max_memory")
-    return cost
+    cost = family.cost(header, in_dim, out_dim, shape)
+    table_work, table_bytes = tables_cost(header.tensors)
+    work = cost.work + table_work + SYMBOL_WORK * n_params + SAMPLE_WORK * math.prod(shape) + extra_work
+    # parameters: decoded symbols (int64), their dequantized values and the model's float32 copy;
+    # the family's buffers; one band's activations; the tables; the output
+    memory = 24 * n_params + cost.memory + cost.band_bytes(math.prod(shape)) + table_bytes + output_bytes
+    limits.check("decoding memory (bytes)", memory, "max_memory")
+    limits.check("decoding work (units of about a multiply-add)", work, "max_work")
+    return DecodeCost(work, memory, cost.point_floats)
 
 
 def rebuild_model(header: Header, payload: bytes, in_dim: int, out_dim: int, limits: Limits,
@@ -127,7 +140,8 @@ def describe(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS)
     limits.check("model layers", cls.layer_count(header.arch), "max_layers")
     n_params = cls.count_parameters(header.arch, in_dim, out_dim)
     limits.check("model parameters", n_params, "max_parameters")
-    sizes = [p.numel() for _, p in cls.from_arch(header.arch, in_dim, out_dim).coded_tensors()]
+    with torch.device("meta"):  # the shapes only: nothing is allocated
+        sizes = [p.numel() for _, p in cls.from_arch(header.arch, in_dim, out_dim).coded_tensors()]
     # What storing each symbol in a fixed number of bits (its range's width) would take.
     fixed = sum(
         n * (16 if t.coder == CODER_RAW16 else max(1, math.ceil(math.log2(t.hi - t.lo + 1))))

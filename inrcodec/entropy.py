@@ -448,8 +448,14 @@ class ShiftedLaplaceBank:
         return self._rows[keys]
 
 
-#: symbols coded per constriction call when each has its own table (bounds the tables' memory)
-_ROWS_PER_CALL = 1 << 14
+#: table entries (symbols x range) one constriction call may take when each symbol has its own
+#: table: bounds the tables' memory (8 MB of float64) whatever the range
+_TABLE_VALUES_PER_CALL = 1 << 20
+
+
+def rows_per_call(span: int) -> int:
+    """Symbols per constriction call when each has its own table of ``span`` entries."""
+    return max(1, min(1 << 14, _TABLE_VALUES_PER_CALL // max(1, span)))
 
 
 @functools.cache
@@ -497,8 +503,9 @@ class StreamEncoder:
                 coder.encode_reverse(symbols, model._categorical())
                 continue
             keys, bank = model
-            for a in reversed(range(0, len(symbols), _ROWS_PER_CALL)):
-                part = slice(a, a + _ROWS_PER_CALL)
+            rows = rows_per_call(bank.hi - bank.lo + 1)
+            for a in reversed(range(0, len(symbols), rows)):
+                part = slice(a, a + rows)
                 coder.encode_reverse(symbols[part], _categorical_family(), bank.rows(keys[part]))
         return coder.get_compressed().astype("<u4").tobytes()
 
@@ -527,7 +534,12 @@ class StreamDecoder:
         """Decode one symbol per key, each with ``bank``'s table of that key, as int64."""
         if len(keys) == 0 or bank.trivial:
             return np.full(len(keys), bank.lo, dtype=np.int64)
-        return self._decode(_categorical_family(), bank.rows(keys)) + bank.lo
+        rows = rows_per_call(bank.hi - bank.lo + 1)
+        if len(keys) <= rows:
+            return self._decode(_categorical_family(), bank.rows(keys)) + bank.lo
+        # The symbols come off the stream one at a time: reading them in pieces reads the same.
+        parts = [self._decode(_categorical_family(), bank.rows(keys[a : a + rows])) for a in range(0, len(keys), rows)]
+        return np.concatenate(parts) + bank.lo
 
     def _decode(self, *model_args) -> np.ndarray:
         try:

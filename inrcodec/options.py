@@ -90,6 +90,17 @@ def _positive(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and math.isfinite(v)
 
 
+def _integer(v: Any, lo: int, hi: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+#: torch threads: more than this only costs memory
+MAX_THREADS = 1024
+#: the header stores omegas in 1/16 (models/siren.py): a smaller one would be stored as 0, which
+#: the decoder refuses; a larger one than this resolves nothing any signal holds
+OMEGA_RANGE = (1 / 16, 1e9)
+
+
 #: per option name: (is the value acceptable, what it must be); checked wherever the field exists
 _RULES: dict[str, tuple[Any, str]] = {
     "quant": (lambda v: v in ("int", "fp16"), "'int' or 'fp16'"),
@@ -98,6 +109,9 @@ _RULES: dict[str, tuple[Any, str]] = {
     "overlap": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "in [0, 1] (a share of a segment)"),
     "batch": (lambda v: isinstance(v, int) and v >= 1, "at least 1"),
     "threads": (lambda v: isinstance(v, int) and v >= 1, "at least 1"),
+    "seed": (lambda v: _integer(v, 0, (1 << 63) - 1), "a whole number in 0..2^63-1"),
+    "steps": (lambda v: _integer(v, 1, 1 << 62), "a whole number, at least 1"),
+    "time": (_positive, "a positive number of seconds"),
     "depth": (lambda v: isinstance(v, int) and v >= 1, "at least 1"),
     "width": (lambda v: isinstance(v, int) and v >= 1, "at least 1"),
     "omega": (_positive, "a positive number"),
@@ -110,14 +124,24 @@ _RULES: dict[str, tuple[Any, str]] = {
 }
 
 
+#: further rules, checked once a value passed its first
+_BOUNDS: dict[str, tuple[Any, str]] = {
+    "threads": (lambda v: v <= MAX_THREADS, f"at most {MAX_THREADS}"),
+    "omega": (lambda v: OMEGA_RANGE[0] <= v <= OMEGA_RANGE[1], "in [1/16, 1e9] (the header stores omegas in 1/16)"),
+    "hidden_omega": (lambda v: OMEGA_RANGE[0] <= v <= OMEGA_RANGE[1], "in [1/16, 1e9] (the header stores omegas in 1/16)"),
+}
+
+
 def check_values(opts: Any) -> None:
     """Refuse, in one line, any set option of ``opts`` (an image or audio options dataclass)
     whose value is out of range."""
     for f in fields(opts):
-        rule = _RULES.get(f.name)
         value = getattr(opts, f.name)
-        if rule is None or value is None:
+        if value is None:
             continue
-        ok, what = rule
-        if not ok(value):
-            raise OptionError(f"{flag(f.name)} must be {what}, got {value!r}")
+        for rule in (_RULES.get(f.name), _BOUNDS.get(f.name)):
+            if rule is None:
+                continue
+            ok, what = rule
+            if not ok(value):
+                raise OptionError(f"{flag(f.name)} must be {what}, got {value!r}")

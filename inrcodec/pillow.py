@@ -15,6 +15,11 @@ Decoding size (an .inr file is a continuous image, so any size is a direct decod
   the original image lies in the reduced one, which is all of it.
 - :func:`open` with ``size=(w, h)`` or ``scale=s`` decodes at exactly that size, larger included.
 
+Limits: the plugin decodes under the same resource limits as the command line
+(:class:`inrcodec.Limits`, :data:`LIMITS` by default; :func:`open` takes others): a file over
+``max_file_bytes`` is refused from its size, before it is read, and a decode the limits refuse
+raises an ``OSError`` naming the limit, as Pillow's own plugins report broken files.
+
 Saving: ``im.save("x.inr", **options)`` encodes with :func:`inrcodec.encode`; the options are
 its keywords (``bpp``, ``size``, ``steps``, ``time``, ``model``, ...), others are ignored, as
 Pillow's writers do. Modes L, LA, RGB, RGBA and I;16 are written; convert others first.
@@ -33,8 +38,12 @@ from . import container, coords, families
 from .codec import decode_image
 from .errors import InrError, OptionError
 from .io.image import MODE_BY_ID
+from .limits import DEFAULT_LIMITS, Limits
 
 FORMAT = "INR"
+#: the limits files opened through Pillow are read and decoded under (the command line's
+#: defaults); assign another :class:`~inrcodec.limits.Limits` to change them for every open
+LIMITS: Limits = DEFAULT_LIMITS
 
 #: the Pillow modes the writer takes (16-bit grayscale is Pillow's I;16)
 _WRITABLE_MODES = ("L", "LA", "RGB", "RGBA", "I;16")
@@ -49,6 +58,12 @@ class InrImageFile(ImageFile.ImageFile):
     format_description = "inrcodec implicit neural representation"
 
     def _open(self) -> None:
+        limits = _opening_limits or LIMITS
+        self.fp.seek(0, os.SEEK_END)
+        size = self.fp.tell()
+        self.fp.seek(0)
+        if size > limits.max_file_bytes:  # refused from its size, unread, as the command line does
+            raise OSError(f"{FORMAT} file is {size} bytes, over the limit of {limits.max_file_bytes} (max_file_bytes)")
         data = self.fp.read()
         try:
             header, _ = container.unpack(data)
@@ -59,6 +74,7 @@ class InrImageFile(ImageFile.ImageFile):
             raise SyntaxError("this .inr file holds audio, not an image")
         s = header.signal
         self._inr_data = data
+        self._inr_limits = limits
         self._inr_size = (s.width, s.height)
         self._mode = "I;16" if s.bit_depth == 16 else MODE_BY_ID[s.mode]
         self._size = (s.width, s.height)
@@ -86,7 +102,7 @@ class InrImageFile(ImageFile.ImageFile):
         if self._im is None:
             width, height = self._size
             try:
-                decoded = decode_image(self._inr_data, width=width, height=height)
+                decoded = decode_image(self._inr_data, width=width, height=height, limits=self._inr_limits)
             except InrError as e:
                 raise OSError(str(e)) from None
             pixels = decoded.pixels
@@ -102,11 +118,21 @@ class InrImageFile(ImageFile.ImageFile):
         return Image.Image.load(self)
 
 
+#: the limits of the :func:`open` call in progress (Pillow's own ``Image.open`` takes none)
+_opening_limits: Limits | None = None
+
+
 def open(fp: str | os.PathLike | IO[bytes], size: tuple[int, int] | None = None,
-         scale: float | None = None) -> Image.Image:  # fmt: skip
+         scale: float | None = None, limits: Limits | None = None) -> Image.Image:  # fmt: skip
     """Open an .inr file with Pillow, decoding at ``size`` = (width, height) or ``scale`` times
-    the stored size (either larger or smaller); an OptionError for both or invalid values."""
-    im = Image.open(fp, formats=[FORMAT])
+    the stored size (either larger or smaller), under ``limits`` (default :data:`LIMITS`); an
+    OptionError for both or invalid values."""
+    global _opening_limits
+    _opening_limits = limits
+    try:
+        im = Image.open(fp, formats=[FORMAT])
+    finally:
+        _opening_limits = None
     if not isinstance(im, InrImageFile):
         raise InrError(f"not an .inr image: {fp}")
     if size is not None or scale is not None:

@@ -18,13 +18,14 @@ import numpy as np
 import torch
 
 from . import container, coords, quantize
-from .container import Header, TensorCode
+from .container import CODER_LAPLACE, CODER_RAW16, Header, TensorCode
 from .entropy import StreamDecoder, StreamEncoder
 from .errors import FormatError, OptionError
-from .family import Family, ImageFit, ImageJob
+from .family import Family, ImageFit, ImageJob, smallest_file
 from .fit import Budget, Checkpoint, FitTask, ProgressCallback, Schedule, psnr_of_values, run, seeded_generator
 from .io.image import Image, to_values
 from .models import INR, FourierMLP, Segments, Siren
+from .models.segments import OVERLAP_UNITS
 from .rate import RateTarget, match_steps, plan_point_model
 from .tasks import PointFitTask
 from .tensors import laplace_code, raw16_code, read_tensor_symbols, symbol_values
@@ -245,11 +246,100 @@ def point_budget(opts) -> Budget:
     return Budget(seconds=EFFORT_SECONDS[opts.effort], target_psnr=opts.psnr)
 
 
+# --- what the codec says about a file, and the smallest one ------------------------------------
+
+#: the lower bound on a file (:func:`point_min_bytes`) counts a bit per weight of the weight
+#: matrices when the quantization starts at this many bits per weight or more: the steps then end
+#: at most 6 octaves coarser (rate.match_steps), and the smallest files measured 1.9 bits or more
+_FLOOR_FROM_BITS = 8.0
+
+
+def point_plan(image_shape: tuple[int, int, int], opts, target: RateTarget) -> tuple[tuple[int, ...], tuple[TensorCode, ...]]:
+    """The architecture a coordinate-network encode of an image of ``image_shape`` plans for
+    ``target`` (or the given depth and width), and its tensors' fields at their fewest bytes:
+    known without building the network, however large."""
+    channels = image_shape[2]
+    cls = {Siren.name: Siren, FourierMLP.name: FourierMLP}[opts.model]
+    fp16 = setting(opts, "quant") == "fp16"
+    bits = 16.0 if fp16 else setting(opts, "bits")
+    depth, layer_width = plan_point_model(cls, target, 2, channels, bits, opts.depth, opts.width)
+    omega = setting(opts, "omega")
+    kwargs = {"first_omega": omega, "hidden_omega": omega} if cls is Siren else {}
+    # The architecture's other fields (omegas, frequencies), from a one-unit network: every
+    # family's arch starts with (depth, width), and a network of the real size may be large.
+    arch = (depth, layer_width, *cls(2, channels, depth=1, width=1, **kwargs).arch()[2:])
+    code = TensorCode(0, 0, 65535, CODER_RAW16, 0) if fp16 else TensorCode(0, 0, 0, CODER_LAPLACE, 0)
+    return arch, (code,) * (2 * (depth + 1))  # a weight and a bias per layer
+
+
+def point_min_bytes(image_shape: tuple[int, int, int], opts) -> int:
+    """A lower bound on any file of a coordinate network for an image of ``image_shape``: the
+    framing and header of the smallest network the rate plan gives (or the given depth and width)
+    with every tensor's fields at their fewest bytes, and its weights at 16 bits (fp16) or at a
+    bit each (integer steps); biases at nothing."""
+    channels = image_shape[2]
+    cls = {Siren.name: Siren, FourierMLP.name: FourierMLP}[opts.model]
+    bits = 16.0 if setting(opts, "quant") == "fp16" else setting(opts, "bits")
+    arch, codes = point_plan(image_shape, opts, RateTarget(0.0))
+    depth, layer_width = arch[:2]
+    n_params = cls.count_parameters(arch, 2, channels)
+    if codes[0].coder == CODER_RAW16:
+        payload_bits = 16.0 * n_params
+    else:
+        weights = n_params - depth * layer_width - channels
+        payload_bits = weights if bits >= _FLOOR_FROM_BITS else 0.0
+    return smallest_file(image_shape, cls.family_id, arch, codes, payload_bits)
+
+
+#: the encoder's working set (docs/reliability.md, measured on 512 x 512 and 1024 x 1024 images):
+#: per pixel (coordinates, float and integer targets, the whole-image evaluations), per value of a
+#: training batch's activations (saved for the backward pass, with their gradients), per
+#: parameter (the optimiser's state, float64 copies for the quantization search), and the rest
+_ENCODE_BYTES_PER_PIXEL = 400
+_ENCODE_BYTES_PER_ACTIVATION = 16
+_ENCODE_BYTES_PER_PARAMETER = 96
+_ENCODE_BASE_BYTES = 64 << 20
+
+
+def point_encode_memory(image_shape: tuple[int, int, int], opts, arch: tuple[int, ...]) -> int:
+    """The working set of fitting a coordinate network of ``arch`` to an image of ``image_shape``."""
+    height, width, channels = image_shape
+    cls = {Siren.name: Siren, FourierMLP.name: FourierMLP}[opts.model]
+    depth, layer_width = arch[:2]
+    encoded = 2 if cls is Siren else 2 * (1 + 2 * arch[2])
+    batch = min(height * width, setting(opts, "batch"))
+    activations = batch * (encoded + layer_width * depth + channels)
+    return (_ENCODE_BASE_BYTES + _ENCODE_BYTES_PER_PIXEL * height * width
+            + _ENCODE_BYTES_PER_ACTIVATION * activations
+            + _ENCODE_BYTES_PER_PARAMETER * cls.count_parameters(arch, 2, channels))  # fmt: skip
+
+
+def _network_fields(cls: type[INR], arch: tuple[int, ...]) -> dict:
+    if cls is Siren:
+        depth, width, first, hidden = Siren._parse(arch)
+        return {"depth": depth, "layer_width": width, "omega": first, "hidden_omega": hidden}
+    depth, width, n, ratio = FourierMLP._parse(arch)
+    return {"depth": depth, "layer_width": width, "frequencies": n, "frequency_ratio": ratio}
+
+
+def describe_point(header: Header) -> dict:
+    """The ``inrcodec info`` fields of a coordinate network's file: its depth and width (and
+    omegas or Fourier frequencies); for audio segments, their count, overlap and inner network."""
+    if header.family == Segments.family_id:
+        count, units, inner, inner_arch = Segments._parse(header.arch)
+        return {"segments": count, "overlap": units / OVERLAP_UNITS, "segment_model": inner.name,
+                **_network_fields(inner, inner_arch)}  # fmt: skip
+    return _network_fields(Siren if header.family == Siren.family_id else FourierMLP, header.arch)
+
+
 _POINT_OPTIONS = frozenset({"quant", "bits", "depth", "width", "lr", "batch", "qat", "compile"})
 
 SIREN = Family(Siren, point_budget, read_point_symbols, fill_point_model, options=_POINT_OPTIONS | {"omega"},
-               encode_image=fit_point_image)  # fmt: skip
+               encode_image=fit_point_image, describe=describe_point, min_bytes=point_min_bytes,
+               plan=point_plan, encode_memory=point_encode_memory)  # fmt: skip
 FOURIER = Family(FourierMLP, point_budget, read_point_symbols, fill_point_model, options=_POINT_OPTIONS,
-                 encode_image=fit_point_image)  # fmt: skip
+                 encode_image=fit_point_image, describe=describe_point, min_bytes=point_min_bytes,
+                 plan=point_plan, encode_memory=point_encode_memory)  # fmt: skip
 #: audio's chain of point models (built by :mod:`inrcodec.audio`, found by its header number)
-SEGMENTS = Family(Segments, point_budget, read_point_symbols, fill_point_model, options=_POINT_OPTIONS | {"omega"})
+SEGMENTS = Family(Segments, point_budget, read_point_symbols, fill_point_model, options=_POINT_OPTIONS | {"omega"},
+                  describe=describe_point)  # fmt: skip

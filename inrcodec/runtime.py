@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import torch
 
 from .errors import OptionError
+from .options import MAX_THREADS
 
 
 def resolve_device(device: str) -> torch.device:
@@ -25,8 +26,10 @@ def resolve_device(device: str) -> torch.device:
 @contextlib.contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
     """Run with ``threads`` torch threads, then restore the previous setting."""
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise OptionError(f"threads must be at least 1, got {threads}")
+    if threads is not None and threads > MAX_THREADS:
+        raise OptionError(f"threads must be at most {MAX_THREADS}, got {threads}")
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)

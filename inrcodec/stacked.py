@@ -36,10 +36,10 @@ import torch
 from torch.func import functional_call, vmap
 
 from . import families
-from .codec import EncodeResult, finish_encode, image_header, image_rate
+from .codec import EncodeResult, check_encode, finish_encode, image_header, image_rate
 from .errors import OptionError
 from .fit import Budget, ProgressCallback
-from .io.image import Image
+from .io.image import Image, storable
 from .limits import DEFAULT_LIMITS, Limits
 from .options import EncodeOptions, refuse_inapplicable
 from .point_codec import PointPacker, Quantization, fit_and_pack_members, point_task
@@ -172,11 +172,13 @@ def encode_images_stacked(
     refuse_inapplicable(opts, family.options, family.name)
     if not images:
         return []
+    images = [storable(img) for img in images]
     shape, dtype = images[0].pixels.shape, images[0].pixels.dtype
     if any(img.pixels.shape != shape or img.pixels.dtype != dtype for img in images):
         raise OptionError("stacked images must share their size, channels and bit depth")
     device = resolve_device(opts.device)
     opts, target = image_rate(opts, images[0].height * images[0].width)
+    check_encode(images[0], opts, target, limits, count=len(images))
     opts = replace(opts, compile=False)
     budget = family.budget(opts)
     k = len(images)

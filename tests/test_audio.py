@@ -108,6 +108,7 @@ def test_a_long_clip_is_split_into_many_segments():
     assert abs(result.kbps / 16 - 1) <= 0.10
 
 
+@pytest.mark.slow
 def test_fitting_does_better_than_silence():
     x = tone(0.25)
     result = encode_audio_clip(x, AudioEncodeOptions(kbps=64, steps=300, seed=0), rate=8000)
@@ -237,6 +238,7 @@ def test_upsampled_decode_holds_nothing_above_the_original_nyquist(blob):
     assert above < 1e-6
 
 
+@pytest.mark.slow
 def test_downsampled_decode_is_close_to_the_stored_rate_signal():
     # A low tone survives going down to 4 kHz unchanged, apart from the filter's ripple.
     t = np.arange(4000) / 8000
@@ -259,7 +261,7 @@ def test_lowpass_kernel_has_unit_gain_and_odd_length():
 def test_decode_of_an_image_file_is_refused():
     from .conftest import smooth_image
 
-    img = inrcodec.encode(smooth_image(8, 8), bpp=4.0, steps=5)
+    img = inrcodec.encode(smooth_image(8, 8), size=400, steps=5)
     with pytest.raises(InputError):
         decode_audio(img)
 

@@ -186,6 +186,7 @@ def test_gray_and_rgba_images_are_benchmarked_as_gray_and_rgb(tmp_path):
     assert "alpha channel dropped" in result.output
 
 
+@pytest.mark.slow
 def test_parallel_jobs_give_the_same_bytes_as_one_job(two_images, tmp_path):
     common = [
         "--codec",
@@ -367,7 +368,7 @@ def test_inr_runs_through_the_harness_with_extra_options(two_images, tmp_path):
         "--codec",
         "inr,jpeg",
         "--bpp",
-        "1,2",
+        "2,4",  # a 32x32 crop: lower targets are below the smallest grid file
         "--steps",
         "10",
         "--time",
@@ -395,6 +396,7 @@ def test_inr_runs_through_the_harness_with_extra_options(two_images, tmp_path):
 
 
 @pytest.mark.skipif(not KODAK.is_dir(), reason="the Kodak images are not available")
+@pytest.mark.slow
 def test_jpeg_matches_compressai_on_kodak(tmp_path):
     """CompressAI's jpeg.json is Pillow JPEG at qualities 5, 10, ..., 95 on the 24 Kodak images."""
     (reference,) = read_published_csv(SHIPPED_DIR / "compressai_jpeg.csv")

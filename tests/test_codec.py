@@ -10,6 +10,7 @@ from inrcodec.options import EncodeOptions
 from .conftest import FAST, smooth_image
 
 
+@pytest.mark.slow
 def test_small_synthetic_image_reaches_a_stated_psnr():
     img = smooth_image(32, 32)
     result = codec.encode_image(img, EncodeOptions(model="siren", bpp=8.0, steps=400, seed=0, lr=2e-3, qat=0.1))
@@ -54,6 +55,7 @@ def test_pixel_centre_convention():
     np.testing.assert_allclose(coords.axis(9)[1::3], coords.axis(3))
 
 
+@pytest.mark.slow
 def test_same_seed_same_file_and_decoding_is_repeatable():
     img = smooth_image()
     a = inrcodec.encode(img, bpp=2.0, **FAST)
@@ -106,7 +108,7 @@ def test_sixteen_bit_grayscale_stays_sixteen_bit():
 @pytest.mark.parametrize("shape", [(1, 1, 3), (1, 9, 3), (7, 1, 1)])
 def test_tiny_images_work(shape):
     img = np.full(shape, 90, dtype=np.uint8)
-    blob = inrcodec.encode(img, bpp=8.0, **FAST)
+    blob = inrcodec.encode(img, size=400, **FAST)  # no bpp reaches a network's header on 1 pixel
     assert inrcodec.decode(blob).shape == shape
 
 

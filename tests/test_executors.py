@@ -45,7 +45,7 @@ def two_images(tmp_path_factory) -> Path:
 def bench_config(folder: Path, output: Path, executor: str = "local") -> BenchConfig:
     inr = CodecSpec("inr", {"time": 60.0, "steps": 10, "seed": 0, "device": "cpu"})
     return BenchConfig(folder=folder, output=output, codecs=[inr, CodecSpec("jpeg")],
-                       settings={"inr": [2.0], "jpeg": [50.0]}, threads=1, ms_ssim=False,
+                       settings={"inr": [8.0], "jpeg": [50.0]}, threads=1, ms_ssim=False,
                        plots=False, executor=executor)  # fmt: skip
 
 
@@ -116,6 +116,7 @@ def ray_instance():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_a_ray_benchmark_equals_the_local_one_and_shares_its_cache(ray_instance, two_images, tmp_path):
     local = run_benchmark(bench_config(two_images, tmp_path / "local"))
     on_ray = run_benchmark(bench_config(two_images, tmp_path / "ray", "ray"))
@@ -127,9 +128,10 @@ def test_a_ray_benchmark_equals_the_local_one_and_shares_its_cache(ray_instance,
     assert run_benchmark(bench_config(two_images, tmp_path / "ray")).computed == 0
 
 
+@pytest.mark.slow
 def test_a_ray_batch_encode_writes_the_local_files(ray_instance, two_images, tmp_path):
     inputs = sorted(two_images.glob("*.png"))
-    opts = EncodeOptions(bpp=4, steps=20)
+    opts = EncodeOptions(bpp=8, steps=20)
     assert encode_batch(inputs, tmp_path / "local", opts).ok
     outcome = encode_batch(inputs, tmp_path / "ray", opts, executor="ray")
     assert outcome.ok and [r.status for r in outcome.results] == ["done", "done"]
@@ -140,6 +142,7 @@ def test_a_ray_batch_encode_writes_the_local_files(ray_instance, two_images, tmp
     assert [r.status for r in encode_batch(inputs, tmp_path / "ray", opts).results] == ["skipped", "skipped"]
 
 
+@pytest.mark.slow
 def test_errors_in_ray_tasks_arrive_as_the_original_exception(ray_instance):
     with make_executor(1, kind="ray") as pool:
         assert pool.jobs == 2  # the instance's two CPUs, one per task

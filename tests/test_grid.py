@@ -68,7 +68,7 @@ def test_interpolation_taps_reproduce_a_grid_at_its_own_centres():
 
 def test_grid_round_trip_and_any_size():
     img = smooth_image(20, 28)
-    blob = inrcodec.encode(img, bpp=2.0, **FAST)
+    blob = inrcodec.encode(img, size=400, **FAST)
     assert inrcodec.info(blob)["model"] == "grid"
     assert inrcodec.decode(blob).shape == (20, 28, 3)
     assert inrcodec.decode(blob, scale=2.5).shape == (50, 70, 3)
@@ -93,11 +93,12 @@ def test_grid_point_sampling_matches_rendering():
 
 def test_grid_files_are_deterministic():
     img = smooth_image(16, 16)
-    a = inrcodec.encode(img, bpp=2.0, **FAST)
-    assert a == inrcodec.encode(img, bpp=2.0, **FAST)
+    a = inrcodec.encode(img, size=400, **FAST)
+    assert a == inrcodec.encode(img, size=400, **FAST)
     np.testing.assert_array_equal(inrcodec.decode(a), inrcodec.decode(a))
 
 
+@pytest.mark.slow
 def test_grid_learns_a_smooth_image():
     # Colour channels correlated, as in photographs: the default pyramid has two channels at its
     # finest level, too few for three unrelated fine patterns (SIREN fits those better).
@@ -110,7 +111,7 @@ def test_grid_learns_a_smooth_image():
 @pytest.mark.parametrize("channels", [1, 4])
 def test_grid_handles_gray_and_alpha(channels):
     img = smooth_image(12, 10, channels)
-    out = inrcodec.decode(inrcodec.encode(img, bpp=4.0, **FAST))
+    out = inrcodec.decode(inrcodec.encode(img, size=400, **FAST))
     assert out.shape == img.shape
 
 

@@ -39,7 +39,9 @@ class Interrupt:
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("model,phase", [("siren", "fit"), ("siren", "quantize"), ("grid", "fit")])
+@pytest.mark.parametrize(
+    "model,phase", [("siren", "fit"), ("siren", "quantize"), pytest.param("grid", "fit", marks=pytest.mark.slow)]
+)
 def test_an_interrupted_encode_resumes_to_the_same_file(tmp_path, model, phase):
     img = smooth_image(16, 16)
     ck = tmp_path / "fit.ckpt"
@@ -54,6 +56,7 @@ def test_an_interrupted_encode_resumes_to_the_same_file(tmp_path, model, phase):
     assert not ck.exists()  # removed after success
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_another_encode_is_ignored(tmp_path):
     img = smooth_image(16, 16)
     ck = tmp_path / "fit.ckpt"
@@ -81,6 +84,7 @@ def _wait_for_line(stream, seconds: float) -> str:
     return stream.readline()
 
 
+@pytest.mark.slow  # a subprocess per case: starting Python and torch
 @pytest.mark.parametrize(
     "model,sig", [("siren", signal.SIGINT), ("grid", signal.SIGTERM)], ids=["siren-SIGINT", "grid-SIGTERM"]
 )

@@ -89,7 +89,7 @@ def test_batch_stack_option_groups_same_size_images(tmp_path):
         Image.fromarray(smooth_image(16, 20, seed=i)).save(folder / f"s{i}.png")
     Image.fromarray(smooth_image(12, 12)).save(folder / "odd.png")  # another size: fitted alone
     r = CliRunner().invoke(main, ["encode", *map(str, sorted(folder.glob("*.png"))), "-d", str(tmp_path / "out"),
-                                  "--model", "siren", "--bpp", "4", "--steps", "20", "--stack", "2", "--quiet"])  # fmt: skip
+                                  "--model", "siren", "--bpp", "6", "--steps", "20", "--stack", "2", "--quiet"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["odd.inr", "s0.inr", "s1.inr", "s2.inr"]
     r = CliRunner().invoke(main, ["encode", str(folder / "s0.png"), "-d", str(tmp_path / "g"), "--model", "grid",

@@ -10,7 +10,7 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import InputError, OptionError, OutputError
@@ -103,6 +103,20 @@ def download_kodak(
         if progress is not None:
             progress(done, total, name)
     return folder
+
+
+def is_kodak(paths: Sequence[str | os.PathLike]) -> bool:
+    """Whether ``paths`` are the 24 Kodak images, byte for byte (by their SHA-256, whatever the
+    files are called): the set the published Kodak curves were measured on."""
+    if len(paths) != len(KODAK_SHA256):
+        return False
+    digests = set()
+    for path in paths:
+        try:
+            digests.add(_sha256(Path(path).read_bytes()))
+        except OSError:
+            return False
+    return digests == set(KODAK_SHA256.values())
 
 
 def download_dataset(name: str, cache_dir: str | os.PathLike | None = None, **kwargs) -> Path:

@@ -18,7 +18,8 @@ from ..io.files import make_output_folder, write_bytes_atomic
 from .cache import ROWS_FILE, RowCache, task_key
 from .codec_base import Codec
 from .codecs import CodecSpec, codec_class
-from .images import BenchImage, load_images
+from .datasets import is_kodak
+from .images import BenchImage, list_image_files, load_images
 from .inr import require_inr_api
 from .machine import machine_info
 from .plot import curve_from_results, plot_encode_time, plot_rd
@@ -65,7 +66,11 @@ class BenchConfig:
     ms_ssim: bool = True
     anchor: str = "jpeg"
     plots: bool = True
-    published: Sequence[str] = DEFAULT_PUBLISHED
+    #: published reference curves to draw (names for :func:`~.published.load_published`). None:
+    #: the default set when the images are the 24 Kodak images, else none, since the published
+    #: curves were measured on Kodak. Curves asked for by name are drawn on other images too,
+    #: labelled "(published, Kodak)".
+    published: Sequence[str] | None = None
     published_dir: Path | None = None
     command: str = ""
     title: str | None = None
@@ -169,7 +174,7 @@ def run_benchmark(
         require_inr_api()
     images = load_images(config.folder, config.max_images, config.crop, config.image_names)
     # Read the reference curves now, so a bad --published fails before hours of encoding.
-    published = load_published(tuple(config.published), config.published_dir) if config.plots else []
+    published, layer_notices = published_layer(config) if config.plots else ([], [])
     threads = config.threads or (1 if config.executor == "ray" else threads_per_job(config.jobs))
     device = _device(config.codecs)
     gpus = 1 if device.startswith("cuda") else 0  # a Ray task asks for a GPU when it fits on one
@@ -205,8 +210,28 @@ def run_benchmark(
                     )
                 )
     files, bd = write_outputs(config, images, cache.rows(), published)
-    notices = [f"{image.name}: {n}" for image in images for n in image.notices]
+    notices = [f"{image.name}: {n}" for image in images for n in image.notices] + layer_notices
     return BenchOutcome(config.output, len(images), len(tasks), len(pending), cached, files, bd, notices)
+
+
+def published_layer(config: BenchConfig) -> tuple[list[Curve], list[str]]:
+    """The published curves to draw under this run's own, and a notice where that depends on the
+    images: the published curves are means over the 24 Kodak images at full size, so they are
+    drawn by default only over those; asked for by name over other images, each is labelled as
+    Kodak's."""
+    kodak = config.crop is None and is_kodak(list_image_files(config.folder, config.max_images, config.image_names))
+    if config.published is None:
+        if kodak:
+            return load_published(DEFAULT_PUBLISHED, config.published_dir), []
+        return [], [
+            "published reference curves left out of the plot: they were measured on the 24 Kodak images, and "
+            "these are not those (--published NAMES draws them anyway, labelled as Kodak's)"
+        ]
+    curves = load_published(tuple(config.published), config.published_dir)
+    if not kodak:
+        for curve in curves:
+            curve.name = f"{curve.name} (published, Kodak)"
+    return curves, []
 
 
 def _device(codecs: Sequence[CodecSpec]) -> str:

@@ -3,7 +3,9 @@
 Each submodule registers the commands of one area on :data:`main`. Nothing here computes
 anything the API lacks; commands parse options, call the API, and print. Errors that a user can
 cause arrive as :class:`~inrcodec.errors.InrError` and are printed as one line on stderr with a
-non-zero exit; ``--debug`` shows the traceback instead.
+non-zero exit; ``--debug`` shows the traceback instead. Usage errors that click finds (a bad
+value, an unknown option, a missing argument) are one line too, ``inrcodec: error: ...``, with
+exit status 2, and a few options users bring from other tools get a hint (:data:`HINTS`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,45 @@ from ..errors import InrError
 #: the exit status of an interrupted command (128 + SIGINT, as shells report it)
 INTERRUPTED = 130
 
+#: (command, unknown option) -> what to say instead of "no such option"
+HINTS = {
+    ("encode", "--width"): "encode has no --width (the layer width is --layer-width; output size is chosen at decode)",
+    ("encode", "-q"): "inrcodec has no quality scale; use --bpp or --size",
+    ("encode", "--quality"): "inrcodec has no quality scale; use --bpp or --size",
+}
+
+# click >= 8.2 raises this for a bare group (``inrcodec``): it shows the help, which must stay.
+_SHOWS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class UsageLine(click.UsageError):
+    """A usage error shown as one line on stderr, ``inrcodec: error: ...`` (exit status 2),
+    instead of click's Usage / Try / Error block."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"inrcodec: error: {self.message}", file=file, err=file is None)
+
+
+def one_line(error: click.UsageError) -> click.UsageError:
+    """``error`` as a :class:`UsageLine`: a hint where :data:`HINTS` has one, else click's own
+    message (lower-cased, without its trailing full stop) and where to find the command's help."""
+    if isinstance(error, (UsageLine, _SHOWS_HELP)):
+        return error
+    ctx = error.ctx
+    command = ctx.command.name if ctx is not None else None
+    hint = HINTS.get((command, getattr(error, "option_name", None)))
+    if hint is not None:
+        return UsageLine(hint, ctx)
+    message = " ".join(error.format_message().split()).replace(". (", " (")
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    message = message.replace(" (Did you mean", " (did you mean").replace(" (Possible options", " (possible options")
+    if message.endswith(".") and not message.endswith(".."):
+        message = message[:-1]
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return UsageLine(message, ctx)
+
 
 class _Group(click.Group):
     """A click group that turns inrcodec errors and interrupts into one-line messages."""
@@ -32,10 +73,18 @@ class _Group(click.Group):
         _Group.arguments = list(sys.argv[1:] if args is None else args)
         return super().main(args=args, prog_name=prog_name, **extra)
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:  # the group's own options: ``inrcodec --frob``
+            raise one_line(e) from None
+
     def invoke(self, ctx: click.Context):
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # an unknown command, or a command's options and arguments
+            raise one_line(e) from None
         except InrError as e:
             if debug:
                 raise

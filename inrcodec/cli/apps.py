@@ -22,7 +22,7 @@ from ..io.audio import is_audio_path, output_subtype, read_audio, write_audio
 from ..io.files import check_output_path
 from ..io.image import image_format_for, read_image, write_image
 from . import main
-from .common import ProgressLine, print_notices, print_record
+from .common import OutputFile, ProgressLine, print_notices, print_record
 
 #: the output mode once an alpha channel that marked missing pixels is consumed
 _WITHOUT_ALPHA = {"LA": "L", "RGBA": "RGB"}
@@ -110,9 +110,9 @@ def _image_output(output: Path, *inputs: Path | None) -> None:
     check_output_path(output, protect=[p for p in inputs if p is not None])
 
 
-@main.command()
+@main.command(short_help="Super-resolution: fit an image, sample it on a denser grid.")
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image.")
+@click.option("-o", "--output", type=OutputFile(), required=True, help="Output image.")
 @click.option("--scale", "scale_text", default="4", show_default=True, help="Upscaling factor, 1-16.")
 @fit_options
 def upscale(input: Path, output: Path, scale_text: str, **params) -> None:
@@ -129,9 +129,9 @@ def upscale(input: Path, output: Path, scale_text: str, **params) -> None:
     _report(params, result, output, f"{img.width}x{img.height} -> {w}x{h}")
 
 
-@main.command()
+@main.command(short_help="Denoise an image: a fit stopped before it reaches the noise.")
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image.")
+@click.option("-o", "--output", type=OutputFile(), required=True, help="Output image.")
 @click.option(
     "--sigma",
     "sigma_text",
@@ -152,9 +152,9 @@ def denoise(input: Path, output: Path, sigma_text: str, **params) -> None:
     _report(params, result, output, f"denoised at sigma {result.settings['sigma']:.2f}")
 
 
-@main.command()
+@main.command(short_help="Fill missing pixels or audio dropouts from a fit to the rest.")
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output image or audio file.")
+@click.option("-o", "--output", type=OutputFile(), required=True, help="Output image or audio file.")
 @click.option(
     "--mask",
     type=click.Path(dir_okay=True, path_type=Path),

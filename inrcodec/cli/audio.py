@@ -19,7 +19,7 @@ from ..errors import OptionError
 from ..io.audio import output_subtype, read_audio, write_audio
 from ..io.files import check_output_path, write_bytes_atomic
 from ..runtime import torch_threads
-from .common import ProgressLine, limits_from, limits_from_params, print_notices, print_record
+from .common import ProgressLine, encode_limits, limits_from_params, print_notices, print_record
 
 
 def _given(name: str) -> bool:
@@ -35,7 +35,7 @@ def encode_audio_command(params: dict[str, Any], output: Path) -> None:
         raise OptionError("--bpp is for images; use --kbps or --size for audio")
     if _given("effort"):
         raise OptionError("--effort does not apply to audio yet; use --steps or --time")
-    limits = limits_from(params.get("max_pixels"))
+    limits = encode_limits(params)
     opts = AudioEncodeOptions(
         kbps=params.get("kbps"), size=params.get("size"), model=params["model"] or AudioEncodeOptions.model,
         steps=params.get("steps"), time=params.get("seconds"), psnr=params.get("psnr"),

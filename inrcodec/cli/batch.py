@@ -20,7 +20,7 @@ from ..errors import InrError, OptionError
 from ..executors import EXECUTORS
 from ..io.audio import is_audio_path
 from .bench import ProgressBar
-from .common import image_options, limits_from, limits_from_params, print_notices
+from .common import encode_limits, image_options, limits_from_params, print_notices
 
 #: options that only mean something for a batch, with their flags
 BATCH_FLAGS = {"output_dir": "-d/--output-dir", "jobs": "--jobs", "stack": "--stack", "force": "--force",
@@ -112,7 +112,7 @@ def encode_batch_command(params: dict[str, Any]) -> None:
     outcome = _run_with_bar(
         params.get("quiet", False), encode_batch, params["input"], params.get("output_dir"), opts,
         jobs=params["jobs"], stack=params["stack"], force=params["force"], executor=params["executor"],
-        address=params.get("address"), limits=limits_from(params.get("max_pixels")),
+        address=params.get("address"), limits=encode_limits(params),
     )  # fmt: skip
     report(outcome, params.get("as_json", False), "encoded")
 

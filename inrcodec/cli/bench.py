@@ -27,10 +27,15 @@ from ..options import EFFORTS
 from . import invocation, main
 
 _PUBLISHED_HELP = (
-    "Published reference curves to draw, comma-separated: "
+    "Published reference curves (measured on Kodak) to draw, comma-separated: "
     + ", ".join(PUBLISHED)
     + ", or a CSV name in --published-dir; 'all' or 'none'. "
     + f"[default: {','.join(DEFAULT_PUBLISHED)}]"
+)
+_BENCH_PUBLISHED_HELP = (
+    _PUBLISHED_HELP[: _PUBLISHED_HELP.rindex("[")]
+    + "Over other images than the 24 Kodak ones they are labelled '(published, Kodak)'. "
+    + f"[default: {','.join(DEFAULT_PUBLISHED)} when the images are Kodak's, else none]"
 )
 
 
@@ -147,7 +152,7 @@ def _print_summary(outcome: BenchOutcome) -> None:
         click.echo(f"BD-rate vs {bd['anchor']} (PCHIP): {variant:<16} {value}")
 
 
-@main.command()
+@main.command(short_help="Rate-distortion benchmark of codecs on a folder of images.")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option(
     "-o",
@@ -255,7 +260,7 @@ def _print_summary(outcome: BenchOutcome) -> None:
     default=None,
     help="Where --download keeps images.  [default: ~/.cache/inrcodec]",
 )
-@click.option("--published", "published_list", default=None, help=_PUBLISHED_HELP)
+@click.option("--published", "published_list", default=None, help=_BENCH_PUBLISHED_HELP)
 @click.option(
     "--published-dir",
     type=click.Path(path_type=Path),
@@ -306,7 +311,7 @@ def bench(
             specs.append(CodecSpec("inr", _inr_options(effort, time_budget, steps, seed, device, inr_opts)))
         else:
             specs.append(CodecSpec(name))
-    published = parse_published_list(published_list)
+    published = None if published_list is None else parse_published_list(published_list)
     config = BenchConfig(
         folder=_image_folder(folder, download, cache_dir),
         output=output,
@@ -336,7 +341,7 @@ def bench(
     _print_summary(outcome)
 
 
-@main.command()
+@main.command(short_help="Plot rate-distortion curves from results JSON files.")
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The PNG to write.")
 @click.option("--published", "published_list", default=None, help=_PUBLISHED_HELP)

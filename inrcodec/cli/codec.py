@@ -9,19 +9,22 @@ from pathlib import Path
 import click
 
 from .. import codec, decoder
+from ..coords import CONVENTION_PIXEL_CENTRES
 from ..errors import OptionError
 from ..io.audio import is_audio_path
 from ..io.files import check_output_path, write_bytes_atomic
 from ..io.image import image_format_for, read_image, write_image
+from ..limits import DEFAULT_LIMITS
 from ..options import EFFORTS
 from . import main
 from .audio import decode_audio_command, encode_audio_command
 from .batch import batch_options, decode_batch_command, encode_batch_command, is_batch, refuse_batch_options
 from .common import (
+    OutputFile,
     ProgressLine,
+    encode_limits,
     image_options,
     limit_options,
-    limits_from,
     limits_from_params,
     print_notices,
     print_record,
@@ -30,7 +33,12 @@ from .common import (
 
 @main.command()
 @click.argument("input", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output .inr file [INPUT with .inr].")
+@click.option(
+    "-o",
+    "--output",
+    type=OutputFile(),
+    help="Output file, named *.inr (others are refused) [INPUT with .inr].",
+)
 @click.option("--bpp", type=float, help="Target bits per pixel (default 0.3).")
 @click.option("--size", help="Target file size instead, e.g. 20KB.")
 @click.option("--kbps", type=float, help="Audio: target kbit/s.")
@@ -63,6 +71,11 @@ from .common import (
 )
 @click.option("--max-pixels", type=int, help="Refuse inputs with more pixels than this.")
 @click.option(
+    "--max-memory",
+    type=int,
+    help=f"Refuse encodes whose estimated working set is larger, in MiB [{DEFAULT_LIMITS.max_encode_memory >> 20}].",
+)
+@click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the fit's state here every 10 s; rerun the same command to resume.",
@@ -79,8 +92,12 @@ from .common import (
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
 def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, psnr, seed, device, threads,
-           quant, depth, layer_width, omega, max_pixels, checkpoint, as_json, quiet, **batch):  # fmt: skip
+           quant, depth, layer_width, omega, max_pixels, max_memory, checkpoint, as_json, quiet, **batch):  # fmt: skip
     """Encode an image or audio file into an .inr file.
+
+    The output must be named *.inr: an .inr file under another extension would mislead every
+    program that opens it. For an image, a target (--bpp, --size) below the smallest file the
+    model can write (its header and network) is refused before fitting, naming that size.
 
     Several images, or -d FOLDER, make a batch: FOLDER/<stem>.inr for each, skipping outputs
     already done, a summary table at the end, and a non-zero exit if any file failed.
@@ -91,13 +108,16 @@ def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, p
     input = ctx.params["input"] = input[0]
     output = output or input.with_suffix(".inr")
     check_output_path(output, protect=[input])
+    if output.suffix.lower() != ".inr":
+        then = f" (decode writes {output.suffix} files)" if output.suffix else ""
+        raise OptionError(f"encode writes .inr files: use -o {output.with_suffix('.inr')}{then}")
     if checkpoint is not None:
         check_output_path(checkpoint, protect=[input, output])
     if is_audio_path(input):
         return encode_audio_command(ctx.params, output)
     if kbps is not None:
         raise OptionError("--kbps is for audio; use --bpp or --size for images")
-    limits = limits_from(max_pixels)
+    limits = encode_limits(ctx.params)
     opts = codec.checked_options(image_options(ctx.params))
     img = read_image(input, limits.max_input_pixels)
     bar = ProgressLine(enabled=not quiet)
@@ -124,12 +144,12 @@ def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, p
           f"{result.steps} steps in {result.seconds:.1f} s")  # fmt: skip
 
 
-@main.command()
+@main.command(short_help="Decode an .inr file to an image of any size, or to audio.")
 @click.argument("input", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=OutputFile(),
     help="Output image; the format follows the extension (.png, .jpg, .tif, ...).",
 )
 @click.option("--scale", type=float, help="Decode at this multiple of the stored size.")
@@ -175,24 +195,114 @@ def decode(ctx, input, output, scale, width, height, rate, device, threads, max_
     print_record(as_json, record, f"{output}: {img.width}x{img.height} {img.mode}, decoded in {seconds:.2f} s")
 
 
-@main.command()
+@main.command(short_help="Describe an .inr file: signal, model, rate target, bytes.")
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the fields as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw header fields and statistics as JSON.")
 def info(input, as_json):
-    """Show an .inr file's header fields and size statistics."""
+    """Describe an .inr file: what it holds, the model and its architecture, the rate target
+    and how close the file came, and where its bytes go.
+
+    --json prints the raw fields (arch, target_value, coded tensors, ...) instead.
+    """
     record = decoder.describe(input)
     if as_json:
         click.echo(json.dumps(record, indent=2, sort_keys=True))
         return
+    for label, text in info_lines(record):
+        click.echo(f"{label:18s}{text}" if label else text)
+
+
+#: info's fields that :func:`info_lines` shows under names of its own (or in no line)
+_SHOWN = {
+    "format_version", "bytes", "header_bytes", "payload_bytes", "model", "arch", "coords", "target", "target_value",
+    "modality", "width", "height", "mode", "bit_depth", "bpp", "frames", "rate", "channels", "subtype", "format",
+    "duration", "kbps", "parameters", "bits_per_weight", "fixed_width_bits_per_weight", "tensors",
+    "context_scheme", "context_hidden", "latent_levels", "synthesis_layers", "activation", "upsampling",
+    "depth", "layer_width", "omega", "hidden_omega", "frequencies", "frequency_ratio", "segments", "overlap",
+    "segment_model",
+}  # fmt: skip
+
+
+def _target(record: dict) -> str:
+    """The rate target as the user gave it, and how far the file is from it."""
+    kind, value = record["target"], record["target_value"]
+    if kind == "bpp":
+        goal, reached, unit = value / 1e4, record.get("bpp"), "bpp"
+    elif kind == "kbps":
+        goal, reached, unit = value / 1e3, record.get("kbps"), "kbps"
+    elif kind == "bytes":
+        goal, reached, unit = value, record["bytes"], "bytes"
+    else:
+        return "none (a fixed rate-distortion trade-off)"
+    text = f"{goal:g} {unit}"
+    if reached is not None and goal > 0:
+        off = 100 * (reached / goal - 1)
+        text += f" (this file is {abs(off):.1f} % {'over' if off > 0 else 'under'})" if abs(off) >= 0.05 else " (met)"
+    return text
+
+
+def _network(record: dict) -> str:
+    """A coordinate network's shape: depth x width, and its omegas or Fourier features."""
+    text = f"{record['depth']} hidden layers of {record['layer_width']}"
+    if "omega" in record:
+        omega = f"omega {record['omega']:g}"
+        if record.get("hidden_omega") not in (None, record["omega"]):
+            omega += f" (hidden layers {record['hidden_omega']:g})"
+        return f"{text}, sine activations, {omega}"
+    if "frequencies" in record:
+        return f"{text}, ReLU, on {record['frequencies']} Fourier frequencies (ratio {record['frequency_ratio']:g})"
+    return text
+
+
+def info_lines(record: dict) -> list[tuple[str, str]]:
+    """``inrcodec info``'s report: (label, text) lines from :func:`inrcodec.decoder.describe`'s
+    record; fields it does not know (a newer family's) follow under their own names."""
+    lines = []
+    if record["modality"] == "image":
+        signal = f"image {record['width']}x{record['height']} {record['mode']}, {record['bit_depth']}-bit"
+        rate = f"{record['bpp']:.4f} bpp"
+    else:
+        ch = record["channels"]
+        signal = (f"audio {record['duration']:.2f} s, {record['rate']} Hz, {ch} channel{'s' if ch > 1 else ''}, "
+                  f"{record['subtype']} {record['format']} ({record['frames']} frames)")  # fmt: skip
+        rate = f"{record['kbps']:.2f} kbps"
+    lines.append(("holds", signal))
+    lines.append(("size", f"{record['bytes']} bytes, {rate}"))
+    lines.append(("target", _target(record)))
+    framing = record["bytes"] - record["header_bytes"] - record["payload_bytes"]
+    lines.append(("bytes", f"header {record['header_bytes']}, payload {record['payload_bytes']}, framing {framing}"))
+    model = record["model"]
+    lines.append(("model", {"grid": "grid (latent grids, a context model and a synthesis MLP)",
+                            "siren": "siren (an MLP with sine activations)",
+                            "fourier": "fourier (a ReLU MLP on Fourier features)",
+                            "segments": "segments (one coordinate network per stretch of time)"}.get(model, model)))  # fmt: skip
+    if "latent_levels" in record:
+        levels = record["latent_levels"]
+        sizes = ", ".join(f"{v['width']}x{v['height']}x{v['channels']}" for v in levels)
+        finest = "full" if levels[0]["level"] == 0 else f"1/{2 ** levels[0]['level']}"
+        text = f"{len(levels)}, the finest at {finest} resolution: {sizes} (width x height x channels)"
+        lines.append(("  latent levels", text))
+        layers = " -> ".join(map(str, record["synthesis_layers"]))
+        lines.append(("  synthesis", f"{layers}, {record['activation']}, {record['upsampling']} upsampling"))
+        lines.append(("  context", f"{record['context_scheme']} scheme, {record['context_hidden']} hidden units"))
+    if "segments" in record:
+        lines.append(("  segments", f"{record['segments']} {record['segment_model']} networks, "
+                                    f"overlapping by {100 * record['overlap']:.1f} % of a segment"))  # fmt: skip
+    if "depth" in record:
+        lines.append(("  network", ("each " if "segments" in record else "") + _network(record)))
+    lines.append(("  parameters", f"{record['parameters']}, {record['bits_per_weight']:.2f} bits each "
+                                  f"({record['fixed_width_bits_per_weight']:.2f} at a fixed width per tensor)"))  # fmt: skip
+    lines.append(("  coded tensors", str(len(record["tensors"]))))
+    centres = record["coords"] == CONVENTION_PIXEL_CENTRES
+    coords = "coordinates at sample centres" if centres else f"coordinate convention {record['coords']}"
+    lines.append(("format", f"{record['format_version']}, {coords}"))
     for key, value in record.items():
-        if key == "tensors":
-            value = f"{len(value)} coded tensors"
-        elif isinstance(value, float):
-            value = f"{value:.4f}"
-        click.echo(f"{key:28s} {value}")
+        if key not in _SHOWN:
+            lines.append((key, f"{value:.4f}" if isinstance(value, float) else str(value)))
+    return lines
 
 
-@main.command()
+@main.command(short_help="Encode a sample photo, decode it, compare with JPEG and WebP.")
 @click.option(
     "-o",
     "--output-dir",
@@ -204,14 +314,18 @@ def info(input, as_json):
 @click.option("--time", "seconds", type=float, help="Encode time budget in seconds [default effort].")
 @click.option("--model", default="grid", show_default=True)
 def demo(output_dir, bpp, seconds, model):
-    """Encode scikit-image's astronaut, then decode it at 1x and 4x, with a side-by-side figure."""
+    """Encode scikit-image's astronaut, decode it at 1x and 4x, and compare it with JPEG (optimised)
+    and WebP (method 6) at the same size, in numbers and in a side-by-side figure."""
     from ..demo import run_demo
 
     output_dir.mkdir(parents=True, exist_ok=True)
     bar = ProgressLine()
+
+    def say(line: str) -> None:
+        bar.done()  # a progress bar in progress ends its line first
+        click.echo(line)
+
     try:
-        summary = run_demo(output_dir, bpp=bpp, seconds=seconds, model=model, progress=bar)
+        run_demo(output_dir, bpp=bpp, seconds=seconds, model=model, progress=bar, say=say)
     finally:
         bar.done()
-    for line in summary:
-        click.echo(line)

@@ -4,9 +4,13 @@ the encode options their parameters ask for."""
 from __future__ import annotations
 
 import json
+import math
+import os
+import shutil
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -16,37 +20,89 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..options import EncodeOptions
 
 
+class OutputFile(click.Path):
+    """A file to write, as a Path. A name ending in a path separator names a folder, and is
+    refused: the Path it would become has no trailing separator, and the output would be written
+    as a file of the folder's name."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.endswith(("/", os.sep)):
+            self.fail(f"'{value}' ends in '{value[-1]}', so it names a folder: give a file name", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as m:ss or h:mm:ss; --:-- when unknown."""
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 class ProgressLine:
-    """Renders fit progress on stderr: one rewritten line on a terminal, sparse lines otherwise."""
+    """Fit progress on stderr. On a terminal, a bar redrawn in place, as tqdm and pip draw one:
+    phase, bar, step/total, PSNR, time elapsed and left; a new line for each phase (fit, then
+    quantize). Otherwise (a log, a pipe) a plain line every ``every`` seconds."""
 
     def __init__(self, enabled: bool = True, every: float = 5.0) -> None:
         self.enabled = enabled
         self.tty = sys.stderr.isatty()
         self.every = every
         self._last = -1e9
-        self._width = 0
+        self._phase: str | None = None
+        self._drawn = False
+
+    @staticmethod
+    def _fraction(p: Progress) -> float | None:
+        if p.steps:
+            return min(1.0, p.step / p.steps)
+        if p.remaining is not None and p.elapsed + p.remaining > 0:
+            return p.elapsed / (p.elapsed + p.remaining)
+        return None
+
+    def bar_line(self, p: Progress, columns: int) -> str:
+        """The terminal line, ``fit  42% [####......] 500/1200  PSNR 28.31 dB  0:12 elapsed  0:17 left``,
+        with a bar as wide as ``columns`` leaves room for (10 to 40), cut to fit."""
+        steps = f"{p.step}/{p.steps}" if p.steps else f"step {p.step}"
+        psnr = "" if p.psnr is None else f"  PSNR {p.psnr:.2f} dB"
+        times = f"  {duration(p.elapsed)} elapsed  {duration(p.remaining)} left"
+        tail = f" {steps}{psnr}{times}{p.extra}"
+        fraction = self._fraction(p)
+        if fraction is None:
+            return f"{p.phase:8s}{tail}"[: columns - 1]
+        width = max(10, min(40, columns - 1 - 16 - len(tail)))
+        filled = int(round(width * fraction))
+        bar = f"{p.phase:8s} {100 * fraction:3.0f}% [{'#' * filled}{'.' * (width - filled)}]"
+        return (bar + tail)[: columns - 1]
 
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
             return
+        if self.tty:
+            if self._drawn and p.phase != self._phase:
+                click.echo("", err=True)  # the finished phase keeps its last line
+            self._phase = p.phase
+            columns = shutil.get_terminal_size((80, 24)).columns
+            click.echo("\r\033[K" + self.bar_line(p, columns), err=True, nl=False)
+            self._drawn = True
+            return
         now = time.monotonic()
-        if not self.tty and now - self._last < self.every:
+        if now - self._last < self.every:
             return
         self._last = now
         steps = f"{p.step}/{p.steps}" if p.steps else f"{p.step}"
         psnr = "" if p.psnr is None else f"  PSNR {p.psnr:6.2f} dB (best {p.best_psnr:.2f})"
-        left = "" if p.remaining is None else f", {p.remaining:.0f} s left"
-        line = f"{p.phase:9s} step {steps}{psnr}  {p.elapsed:.0f} s{left}{p.extra}"
-        if self.tty:
-            click.echo("\r" + line.ljust(self._width), err=True, nl=False)
-            self._width = len(line)
-        else:
-            click.echo(line, err=True)
+        left = "" if p.remaining is None else f", {duration(p.remaining)} left"
+        click.echo(f"{p.phase:9s} step {steps}{psnr}  {duration(p.elapsed)} elapsed{left}{p.extra}", err=True)
 
     def done(self) -> None:
-        if self.enabled and self.tty and self._width:
+        if self.enabled and self._drawn:
             click.echo("", err=True)
-            self._width = 0
+            self._drawn = False
 
 
 def print_notices(lines: list[str]) -> None:
@@ -67,8 +123,8 @@ def limits_from(max_pixels: int | None, max_params: int | None = None, max_memor
     given = {"--max-pixels": max_pixels, "--max-params": max_params, "--max-memory": max_memory,
              "--max-work": max_work}  # fmt: skip
     for flag, value in given.items():
-        if value is not None and not value > 0:
-            raise OptionError(f"{flag} must be positive, got {value}")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise OptionError(f"{flag} must be a positive number, got {value}")
     changes = {}
     if max_pixels is not None:
         changes.update(max_input_pixels=max_pixels, max_output_pixels=max_pixels)
@@ -76,9 +132,18 @@ def limits_from(max_pixels: int | None, max_params: int | None = None, max_memor
         changes.update(max_parameters=max_params)
     if max_memory is not None:
         changes.update(max_memory=max_memory << 20)
-    if max_work is not None:
-        changes.update(max_work=round(max_work * 1e9))
+    if max_work is not None:  # billions of units; beyond 2^62 units is no limit at all
+        changes.update(max_work=round(min(max_work * 1e9, 2.0**62)))
     return replace(DEFAULT_LIMITS, **changes)
+
+
+def encode_limits(params: dict) -> Limits:
+    """The limits of an encode: ``--max-pixels`` for its input (and the decode that checks it),
+    ``--max-memory`` for the encoder's working set."""
+    limits = limits_from(params.get("max_pixels"), max_memory=params.get("max_memory"))
+    if params.get("max_memory") is None:
+        return limits
+    return replace(limits, max_memory=DEFAULT_LIMITS.max_memory, max_encode_memory=params["max_memory"] << 20)
 
 
 def limits_from_params(params: dict) -> Limits:

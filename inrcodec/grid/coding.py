@@ -35,7 +35,18 @@ import torch
 from .. import entropy
 from ..entropy import StreamDecoder, StreamEncoder, SymbolModel
 from ..errors import FormatError
-from .context import CONTEXT_INPUTS, IntegerContext, centre, exact_matmul, integer_parent, shifted
+from ..limits import STEP_WORK, TABLE_WORK
+from .context import (
+    CONTEXT_INPUTS,
+    HIDDEN_BITS,
+    WEIGHT_BITS,
+    IntegerContext,
+    centre,
+    exact_matmul,
+    integer_parent,
+    shifted,
+)
+from .upsampling import UP2_TAPS
 
 #: a level's (lowest, highest) residual: what the header stores for its tables
 Range = tuple[int, int]
@@ -47,6 +58,67 @@ def check_ranges(ranges: list[Range]) -> None:
         entropy.check_table(lo, hi, entropy.MAX_SHIFTED_SYMBOL, f"latent level {k} residual")
 
 
+#: first-layer values (cells x context width) the encoder's whole-level predictions hold at once
+_PREDICT_VALUES = 1 << 20
+#: every int64 accumulator of a prediction stays below these (docs/format.md, "latent bound")
+_ACC_LIMIT = 1 << 62
+_OUT_LIMIT = 1 << 58
+
+
+def latent_bound(context_ranges: list[Range], hidden: int, kernel: str) -> int:
+    """The largest latent magnitude Z for which every integer of a prediction provably fits in
+    int64, from the context tensors' symbol ranges (context_in.weight, its bias,
+    context_out.weight, level_bias: the header's ``lo``/``hi``), the context width and the kernel.
+
+    With W1, B1, W2, L the largest magnitudes of those four, G = (sum |taps|)^2 (what the integer
+    2x upsampling multiplies a latent by at most), P the parent's fixed-point bits: the first
+    layer's accumulators are below A(Z) = 6 W1 G Z + B1 2^P, the output's below
+    O(Z) = H W2 A(Z) / 2^(P + 2) + L 2^8; Z is the largest with A(Z) < 2^62 and O(Z) < 2^58.
+    A decoded latent beyond it makes the file malformed (the encoder refuses to write one): the
+    alternative is arithmetic that wraps around. No fitted file comes near it: the format's
+    weight bounds (+-2^17) still leave Z above 2^14, and fitted latents are a few units.
+    """
+    w1, b1, w2, lb = (max(abs(lo), abs(hi)) for lo, hi in context_ranges)
+    _, taps, den = UP2_TAPS[kernel]
+    gain = sum(abs(t) for t in taps) ** 2
+    bits = 2 * (den.bit_length() - 1)
+    per_z = 6 * w1 * gain
+    bounds = [(_ACC_LIMIT - 1) // gain]
+    if per_z:
+        bounds.append((_ACC_LIMIT - 1 - (b1 << bits)) // per_z)
+        if w2:
+            acc = (_OUT_LIMIT - 1 - (lb << HIDDEN_BITS)) * (1 << (WEIGHT_BITS + bits - HIDDEN_BITS)) // (hidden * w2)
+            bounds.append((acc - (b1 << bits)) // per_z)
+    return max(0, min(bounds))
+
+
+def own_bound(ctx: IntegerContext) -> int:
+    """:func:`latent_bound` of a context network's own weights: their lowest and highest values
+    are the ``lo``/``hi`` the encoder writes for them."""
+    ranges = [(int(a.min(initial=0)), int(a.max(initial=0))) for a in (ctx.w1, ctx.b1, ctx.w2, ctx.level_bias)]
+    return latent_bound(ranges, len(ctx.b1), ctx.kernel)
+
+
+def check_latents(values: np.ndarray, bound: int, level: int) -> None:
+    """Refuse latents beyond :func:`latent_bound`; encoder and decoder both call this."""
+    if values.size and int(np.abs(values).max()) > bound:
+        raise FormatError(f"latent level {level} has a value beyond +-{bound}, the bound its context "
+                          "weights allow for exact integer prediction")  # fmt: skip
+
+
+# What decoding the latents costs, in the decoder's work units (inrcodec.models.base; measured
+# with benchmarks/decode_cost.py):
+#: per latent: its inputs, ordering, the coder's bookkeeping
+LATENT_WORK = 3000
+#: per latent and context unit: the integer first layer and head (int64, no BLAS)
+CONTEXT_UNIT_WORK = 90
+#: per latent and entry of its table, when every latent has its own table (the wavefront)
+SPAN_WORK = 40
+#: transient bytes per latent of the level being decoded (indices, the parent, the padded level)
+WAVEFRONT_LEVEL_BYTES = 200
+CHECKERBOARD_LEVEL_BYTES = 220
+
+
 class ContextScheme:
     """How a level's latents are ordered and what context each sees, in float and in integers."""
 
@@ -54,9 +126,15 @@ class ContextScheme:
     id: ClassVar[int]  # the latent tensors' coder parameter in the file
     min_major: ClassVar[int]  # the first format major version that has it
 
-    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+    def decode_cost(self, shapes: list[tuple[int, int, int]], ranges: list[Range], hidden: int) -> tuple[int, int]:
+        """(work units, peak transient bytes) of :meth:`decode` for levels of ``shapes`` with
+        residual ``ranges`` and a context network ``hidden`` units wide, without decoding."""
+        raise NotImplementedError
+
+    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor, row0: int = 0) -> torch.Tensor:
         """The context network's inputs for every latent of level ``z`` (C, h, w), as (6, N)
-        rows: ``parent``, then the scheme's five others."""
+        rows: ``parent``, then the scheme's five others. ``z`` may be rows of a level starting
+        at row ``row0``; neighbours beyond them count as zero."""
         raise NotImplementedError
 
     def encode(self, encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray]) -> list[Range]:
@@ -65,8 +143,10 @@ class ContextScheme:
         raise NotImplementedError
 
     def decode(self, decoder: StreamDecoder, ctx: IntegerContext, shapes: list[tuple[int, int, int]],
-               ranges: list[Range]) -> list[np.ndarray]:  # fmt: skip
-        """Read every level's latents back (returned finest first), mirroring :meth:`encode`."""
+               ranges: list[Range], bound: int | None = None) -> list[np.ndarray]:  # fmt: skip
+        """Read every level's latents back (returned finest first), mirroring :meth:`encode`;
+        a latent beyond ``bound`` (:func:`latent_bound` of the header's context ranges; by default
+        of ``ctx``'s own) is malformed."""
         raise NotImplementedError
 
 
@@ -132,23 +212,36 @@ class Checkerboard(ContextScheme):
     id = 0
     min_major = 1
 
-    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor, row0: int = 0) -> torch.Tensor:
         c, h, w = z.shape
-        rows = torch.arange(h, device=z.device).view(h, 1)
+        rows = torch.arange(row0, row0 + h, device=z.device).view(h, 1)
         cols = torch.arange(w, device=z.device).view(1, w)
         anchor = ((rows + cols) % 2 == 0).to(z.dtype).expand(c, h, w)
         rest = 1 - anchor
         planes = [parent, anchor] + [shifted(z, dy, dx) * rest for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
         return torch.stack(planes).view(CONTEXT_INPUTS, -1)
 
+    def decode_cost(self, shapes, ranges, hidden):
+        work = memory = 0
+        for (c, h, w), (lo, hi) in zip(shapes, ranges):
+            n, span = c * h * w, hi - lo + 1
+            # two passes, each with up to one table and one coder call per (scale, fraction)
+            groups = 2 * min(n, entropy.NUM_SCALES * entropy.MEAN_UNITS)
+            work += n * (LATENT_WORK + CONTEXT_UNIT_WORK * hidden) + groups * (STEP_WORK + TABLE_WORK * span)
+            memory = max(memory, n * CHECKERBOARD_LEVEL_BYTES + 24 * _PREDICT_VALUES)
+        return work, memory
+
     @staticmethod
-    def walk(ctx: IntegerContext, shapes: list[tuple[int, int, int]], fill: Fill) -> list[np.ndarray]:
-        """Visit every pass in decoding order; ``fill`` supplies each pass's symbols.
+    def walk(ctx: IntegerContext, shapes: list[tuple[int, int, int]], fill: Fill,
+             bound: int | None = None) -> list[np.ndarray]:  # fmt: skip
+        """Visit every pass in decoding order; ``fill`` supplies each pass's symbols, which must
+        lie within ``bound`` (:func:`latent_bound`; by default that of ``ctx``'s own weights).
 
         Levels go coarsest first, each in two passes. The encoder's ``fill`` returns the known
         symbols, the decoder's reads them; both see identical predictions.
         """
         levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
+        bound = own_bound(ctx) if bound is None else bound
         for k in reversed(range(len(shapes))):
             q = np.zeros(shapes[k], dtype=np.int64)
             parent, bits = integer_parent(ctx.kernel, levels[k + 1] if k + 1 < len(shapes) else None, shapes[k])
@@ -160,7 +253,9 @@ class Checkerboard(ContextScheme):
                 inputs = _pass_inputs(parent, anchors_only, q, mask, bits)
                 mean16, scale = ctx.predict(k, inputs, bits)
                 centres, frac, groups = _groups(mean16, scale)
-                q[mask] = fill(k, centres, frac, scale, groups)
+                values = fill(k, centres, frac, scale, groups)
+                check_latents(values, bound, k)
+                q[mask] = values
             levels[k] = q
         return levels
 
@@ -195,7 +290,7 @@ class Checkerboard(ContextScheme):
         return ranges
 
     def decode(self, decoder: StreamDecoder, ctx: IntegerContext, shapes: list[tuple[int, int, int]],
-               ranges: list[Range]) -> list[np.ndarray]:  # fmt: skip
+               ranges: list[Range], bound: int | None = None) -> list[np.ndarray]:  # fmt: skip
         check_ranges(ranges)
 
         def fill(k, centres, frac, scale, groups):
@@ -204,7 +299,7 @@ class Checkerboard(ContextScheme):
                 residual[g] = decoder.read(len(g), model)
             return residual + centres
 
-        return self.walk(ctx, shapes, fill)
+        return self.walk(ctx, shapes, fill, bound)
 
 
 # --- the wavefront (format 2.0) ----------------------------------------------------------------------
@@ -257,17 +352,29 @@ class _WavefrontLevel:
         self.padded = np.zeros(self.fronts.padded_shape, dtype=np.int64).ravel()
         order = self.fronts.order
         self.at = self.fronts.padded_index[order]  # per cell in decoding order
-        self.parent_acc = ctx.first_layer_parent(parent.ravel()[order], self.bits)
+        # The parent's share of the first layer is computed per wavefront, not for the whole
+        # level at once: that would hold cells x context width int64s (8 GB for 4 M latents at
+        # width 256), where a wavefront holds at most a row's worth.
+        self.parent = parent.ravel()[order]
         self.w1_neighbours = ctx.w1[:, 1:].T << self.bits
 
     def predict(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Centre and table key (scale and mean fraction) of cells a..b of the decoding order,
-        whose neighbours must already be in ``padded``."""
+        whose neighbours must already be in ``padded``. Rows are independent and every product
+        exact, so any split of a..b gives the same integers."""
         neighbours = self.padded[self.at[a:b, None] + self.fronts.offsets]
-        acc = self.parent_acc[a:b] + exact_matmul(neighbours, self.w1_neighbours)
+        acc = self.ctx.first_layer_parent(self.parent[a:b], self.bits) + exact_matmul(neighbours, self.w1_neighbours)
         mean16, scale = self.ctx.head(self.k, acc, self.bits)
         centres, frac = centre(mean16)
         return centres, entropy.ShiftedLaplaceBank.key(scale, frac)
+
+    def predict_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` of every cell (all neighbours known: the encoder), in chunks of
+        bounded size."""
+        n = len(self.at)
+        rows = max(1, _PREDICT_VALUES // max(1, len(self.ctx.b1)))
+        parts = [self.predict(a, min(n, a + rows)) for a in range(0, n, rows)] or [self.predict(0, 0)]
+        return np.concatenate([c for c, _ in parts]), np.concatenate([k for _, k in parts])
 
     def symbols(self) -> np.ndarray:
         return self.padded[self.fronts.padded_index].reshape(self.shape)
@@ -280,20 +387,36 @@ class Wavefront(ContextScheme):
     id = 1
     min_major = 2
 
-    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+    def float_inputs(self, z: torch.Tensor, parent: torch.Tensor, row0: int = 0) -> torch.Tensor:
         planes = [parent] + [shifted(z, dy, dx) for dy, dx in WAVEFRONT_NEIGHBOURS]
         return torch.stack(planes).view(CONTEXT_INPUTS, -1)
+
+    def decode_cost(self, shapes, ranges, hidden):
+        work = memory = 0
+        for (c, h, w), (lo, hi) in zip(shapes, ranges):
+            n, span = c * h * w, hi - lo + 1
+            fronts = w + 2 * h
+            widest = c * min(h, -(-w // 2))  # cells of the longest wavefront
+            per_latent = LATENT_WORK + CONTEXT_UNIT_WORK * hidden + SPAN_WORK * span
+            tables = min(n, entropy.NUM_SCALES * entropy.MEAN_UNITS) * span
+            work += n * per_latent + fronts * STEP_WORK + TABLE_WORK * tables
+            # a wavefront's first layer (a few int64 copies of cells x width) and its tables
+            wave = widest * (32 * hidden + 100) + 16 * span * min(widest, entropy.rows_per_call(span))
+            memory = max(memory, n * WAVEFRONT_LEVEL_BYTES + wave + 8 * tables)
+        return work, memory
 
     @staticmethod
     def residuals(ctx: IntegerContext, levels: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per level (finest first): residuals and table keys in decoding order, all at once,
         which the encoder can do because it knows every latent."""
         out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0))] * len(levels)
+        bound = own_bound(ctx)
         for k in reversed(range(len(levels))):
+            check_latents(levels[k], bound, k)
             level = _WavefrontLevel(ctx, k, levels[k].shape, levels[k + 1] if k + 1 < len(levels) else None)
             z = levels[k].astype(np.int64).ravel()
             level.padded[level.fronts.padded_index] = z
-            centres, keys = level.predict(0, len(z))
+            centres, keys = level.predict_all()
             out[k] = (z[level.fronts.order] - centres, keys)
         return out
 
@@ -306,16 +429,19 @@ class Wavefront(ContextScheme):
         return ranges
 
     def decode(self, decoder: StreamDecoder, ctx: IntegerContext, shapes: list[tuple[int, int, int]],
-               ranges: list[Range]) -> list[np.ndarray]:  # fmt: skip
+               ranges: list[Range], bound: int | None = None) -> list[np.ndarray]:  # fmt: skip
         check_ranges(ranges)
-        banks = [entropy.ShiftedLaplaceBank(*r) for r in ranges]
+        bound = own_bound(ctx) if bound is None else bound
         levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
         for k in reversed(range(len(shapes))):
+            bank = entropy.ShiftedLaplaceBank(*ranges[k])
             level = _WavefrontLevel(ctx, k, shapes[k], levels[k + 1] if k + 1 < len(shapes) else None)
-            bounds = level.fronts.bounds.tolist()
-            for a, b in zip(bounds[:-1], bounds[1:]):
+            fronts = level.fronts.bounds.tolist()
+            for a, b in zip(fronts[:-1], fronts[1:]):
                 centres, keys = level.predict(a, b)
-                level.padded[level.at[a:b]] = decoder.read_rows(keys, banks[k]) + centres
+                values = decoder.read_rows(keys, bank) + centres
+                check_latents(values, bound, k)
+                level.padded[level.at[a:b]] = values
             levels[k] = level.symbols()
         return levels
 

@@ -27,7 +27,7 @@ from torch import nn
 
 from .. import entropy
 from ..entropy import MEAN_UNITS
-from .upsampling import UP2_TAPS, up2, up2_int
+from .upsampling import UP2_TAPS, up2, up2_int, up2_rows
 
 #: fractional bits of the context network's weights and of its hidden activations
 WEIGHT_BITS = 10
@@ -70,9 +70,14 @@ class ContextModel(nn.Module):
         ]
 
     def distributions(
-        self, latents: list[torch.Tensor], scheme, kernel: str
+        self, latents: list[torch.Tensor], scheme, kernel: str, band: tuple[int, int] | None = None
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(mean, log2 scale) of every latent given the others, as the integer coder computes them.
+
+        With ``band = (b, n)`` only the rows of band b of n of every level (rows ``b h // n`` to
+        ``(b + 1) h // n`` of a level h rows high), as (C, rows, w) each: what a training step on
+        one band of the image needs. The context network is most of a step's cost, and at full
+        resolution four times as much as the synthesis of one band.
 
         The inputs are stacked as rows, (6, N), and the network applied as (hidden, 6) @ (6, N):
         the same arithmetic as :meth:`IntegerContext.predict`, with contiguous planes, which trains
@@ -81,21 +86,35 @@ class ContextModel(nn.Module):
         w2 = self.out.weight
         out = []
         for i, z in enumerate(latents):
-            x = scheme.float_inputs(z, parent_planes(latents, i, kernel))
+            c, h, w = z.shape
+            a, e = (0, h) if band is None else band_rows(h, *band)
+            # one row of margin either side: the neighbours beyond the band are real latents
+            lo, hi = max(0, a - 1), min(h, e + 1)
+            x = scheme.float_inputs(z[:, lo:hi], parent_planes(latents, i, kernel, (lo, hi)), lo)
+            x = x.view(CONTEXT_INPUTS, c, hi - lo, w)[:, :, a - lo : e - lo].reshape(CONTEXT_INPUTS, -1)
             o = w2 @ F.relu(torch.addmm(b1[:, None], w1, x)) + self.level_bias[i][:, None]
-            out.append((o[0].view(z.shape), o[1].view(z.shape).clamp(LOG2_SCALE_MIN, LOG2_SCALE_MAX)))
+            shape = (c, e - a, w)
+            out.append((o[0].view(shape), o[1].view(shape).clamp(LOG2_SCALE_MIN, LOG2_SCALE_MAX)))
         return out
 
 
-def parent_planes(latents: list[torch.Tensor], i: int, kernel: str) -> torch.Tensor:
-    """The context's parent input for level ``i``: the next coarser level upsampled 2x to its
-    size (channel c from the coarser channel c, or its channel 0), zero for the coarsest."""
-    z = latents[i]
-    c, h, w = z.shape
+def band_rows(height: int, band: int, bands: int) -> tuple[int, int]:
+    """Rows [a, e) of band ``band`` of ``bands`` equal bands of a grid ``height`` rows high."""
+    return band * height // bands, (band + 1) * height // bands
+
+
+def parent_planes(
+    latents: list[torch.Tensor], i: int, kernel: str, rows: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """The context's parent input for level ``i`` (or its ``rows``): the next coarser level
+    upsampled 2x to its size (channel c from the coarser channel c, or its channel 0), zero for
+    the coarsest."""
+    c, h, w = latents[i].shape
+    lo, hi = rows or (0, h)
     if i + 1 == len(latents):
-        return torch.zeros_like(z)
-    up = up2(latents[i + 1], kernel, (h, w))
-    return up[:c] if up.shape[0] >= c else up[:1].expand(c, h, w)
+        return latents[i].new_zeros(c, hi - lo, w)
+    up = up2_rows(latents[i + 1], kernel, (h, w), lo, hi) if rows else up2(latents[i + 1], kernel, (h, w))
+    return up[:c] if up.shape[0] >= c else up[:1].expand(c, hi - lo, w)
 
 
 def shifted(z: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

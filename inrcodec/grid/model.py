@@ -27,7 +27,8 @@ from torch import nn
 
 from .. import coords
 from ..errors import FormatError
-from ..models.base import INR, DecodeCost
+from ..limits import STEP_WORK
+from ..models.base import ELEMENT_WORK, INR, DecodeCost, band_points
 from .context import CONTEXT_INPUTS, ContextModel
 from .upsampling import KERNEL_BY_ID, KERNEL_IDS, UP2_TAPS, axis_taps, resample_leading, up2, up2_rows
 
@@ -35,6 +36,14 @@ ACTIVATIONS = {"relu": 1, "gelu": 2}
 ACTIVATION_BY_ID = {v: k for k, v in ACTIVATIONS.items()}
 #: arch fields before the per-level channel counts
 _FIXED_ARCH = 9
+#: decode work units per feature of the stored grid for the 2x cascade, and per channel and tap
+#: of an interpolation at another size (gathers and multiply-adds of whole rows); the cascade
+#: holds up to this many copies of the feature grid (measured: benchmarks/decode_cost.py)
+CASCADE_WORK = 400
+TAP_WORK = 30
+CASCADE_COPIES = 6
+#: decode work units per output row or column whose interpolation taps are computed (float64)
+TAPS_SETUP_WORK = 200
 
 
 def level_sizes(height: int, width: int, first: int, count: int) -> list[tuple[int, int]]:
@@ -145,28 +154,34 @@ class GridImage(INR):
 
     @classmethod
     def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
-        """Latent decoding (the context network on every latent), the feature cascade up to the
-        stored grid, then per band: interpolation along the rows (over the stored width) and the
-        columns, and the synthesis MLP on every output pixel."""
+        """Rendering (:meth:`render_tiles`): the feature cascade up to the stored grid, then per
+        band the interpolation along the rows (over the stored width) and the columns, and the
+        synthesis MLP on every output pixel. Decoding the latents is the context scheme's cost
+        (:meth:`inrcodec.grid.coding.ContextScheme.decode_cost`)."""
         a = cls._parse(arch)
         out_h, out_w = shape
+        height, width = a["height"], a["width"]
         channels = sum(a["channels"])
         taps = len(UP2_TAPS[a["kernel"]][0])
-        sizes = level_sizes(a["height"], a["width"], a["first_level"], len(a["channels"]))
-        latents = sum(c * h * w for c, (h, w) in zip(a["channels"], sizes))
-        features = channels * a["height"] * a["width"]
+        features = channels * height * width
+        point_floats = 3 * max(channels, a["hidden"], out_dim)
+        band = band_points(point_floats)
+        rows, cols = max(1, band // max(out_w, width)), min(out_w, max(1, band))
+        tiles = -(-out_h // rows) * -(-out_w // cols)
+        bands = -(-out_h // rows)
+        row_pass = 0 if out_h == height else out_h * (width * channels * taps * TAP_WORK + TAPS_SETUP_WORK)
+        col_pass = 0 if out_w == width else channels * taps * TAP_WORK
+        # column taps: once, or per tile of every band when a row holds several tiles
+        col_taps = 0 if out_w == width else TAPS_SETUP_WORK * out_w * (bands if out_w > cols else 1)
         dims = [channels] + [a["hidden"]] * a["depth"] + [out_dim]
-        synthesis = sum(i * o for i, o in zip(dims[:-1], dims[1:]))
-        work = (
-            latents * (CONTEXT_INPUTS + 2) * a["context_hidden"]
-            + 4 * taps * features
-            + out_h * a["width"] * channels * taps
-            + out_h * out_w * (channels * taps + synthesis)
-        )
-        # The latent passes hold some 20 int64 arrays of a level's size; the cascade about five
-        # copies of the feature grid (padding, both phases, the concatenation).
-        floats = 40 * latents + 5 * features
-        return DecodeCost(work, floats, 3 * max(channels, a["hidden"], out_dim))
+        synthesis = sum(i * o + ELEMENT_WORK * o for i, o in zip(dims[:-1], dims[1:]))
+        work = CASCADE_WORK * features + row_pass + col_taps + out_h * out_w * (col_pass + synthesis) + tiles * STEP_WORK
+        # The cascade's copies of the feature grid at its peak; then the grid (and its row-major
+        # copy) while a band is interpolated along the rows over the stored width and a tile
+        # along the columns (three buffers each), with their taps.
+        band_floats = 4 * rows * max(out_w, width) * channels + 3 * rows * cols * channels
+        memory = 4 * max(CASCADE_COPIES * features, 2 * features + band_floats) + 64 * (rows + cols)
+        return DecodeCost(work, memory, point_floats)
 
     # -- coded tensors --------------------------------------------------------------------------
 
@@ -252,9 +267,17 @@ class GridImage(INR):
         cols = min(width, max(1, band_pixels))
         # (H, C, W): a band of output rows is then a leading slice (same height) or gather.
         by_row = grid.permute(1, 0, 2) if same_h else grid.permute(1, 0, 2).contiguous()
-        # Every band uses the same column taps: computed once.
-        col_taps = {c0: None if same_w else axis_taps(self.width, coords.axis(width, c0, min(width, c0 + cols)), self.kernel)
-                    for c0 in range(0, width, cols)}  # fmt: skip
+
+        def col_taps(c0: int):
+            if same_w:
+                return None
+            return axis_taps(self.width, coords.axis(width, c0, min(width, c0 + cols)), self.kernel)
+
+        # Every band uses the same column taps. With one tile per band they are computed once;
+        # with several (a row wider than a tile) each tile computes its own, because holding
+        # them all would take 64 bytes per output column (8 GiB for 2^27 columns).
+        starts = range(0, width, cols)
+        once = {0: col_taps(0)} if len(starts) == 1 else None
         for r0 in range(0, height, rows):
             r1 = min(height, r0 + rows)
             if same_h:
@@ -264,8 +287,9 @@ class GridImage(INR):
             by_col = band.permute(2, 0, 1)  # (W, rows, C)
             if not same_w:
                 by_col = by_col.contiguous()
-            for c0, taps in col_taps.items():
+            for c0 in starts:
                 c1 = min(width, c0 + cols)
+                taps = once[c0] if once is not None else col_taps(c0)
                 tile = by_col[c0:c1] if taps is None else resample_leading(by_col, *taps)
                 features = tile.permute(1, 0, 2).reshape(-1, tile.shape[2])  # row-major pixels
                 values = self.synthesize(features)

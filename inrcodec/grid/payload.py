@@ -18,7 +18,7 @@ from ..container import CODER_FAMILY, CODER_LAPLACE, Header, TensorCode
 from ..entropy import StreamDecoder, StreamEncoder
 from ..errors import FormatError
 from ..tensors import laplace_code, read_laplace
-from .coding import ContextScheme, scheme_of_file
+from .coding import ContextScheme, latent_bound, scheme_of_file
 from .context import WEIGHT_BITS, IntegerContext
 from .model import GridImage
 
@@ -113,7 +113,8 @@ def read_grid_symbols(model: GridImage, header: Header, payload: bytes) -> tuple
             raise FormatError("latent tensors must use the family coder with step 1")
     ctx = integer_context(model, symbols[:n_ctx])
     shapes = [tuple(z.shape) for z in model.latents]
-    levels = scheme_of(header).decode(decoder, ctx, shapes, [(c.lo, c.hi) for c in latent_codes])
+    bound = latent_bound([(c.lo, c.hi) for c in codes[:n_ctx]], model.context_hidden, model.kernel)
+    levels = scheme_of(header).decode(decoder, ctx, shapes, [(c.lo, c.hi) for c in latent_codes], bound)
     decoder.finish()
     return symbols, levels
 

@@ -29,11 +29,24 @@ class GridConfig:
     """Architecture and training recipe of the latent-grid family."""
 
     levels: int = 7
-    # No full-resolution grid: level 1 carries two channels instead. Measured on kodim15 at equal
-    # steps, -35 % rate at 0.2 bpp against -24 % for seven one-channel levels from level 0, and
-    # less than half the latents to code and to train (docs/grid.md).
+    # Low targets: no full-resolution grid, level 1 carries two channels instead. Measured on
+    # kodim15 at equal steps, -35 % rate at 0.2 bpp against -24 % for seven one-channel levels
+    # from level 0, and less than half the latents to code and to train (docs/grid.md).
     first_level: int = 1
     channels: tuple[int, ...] = (2, 1, 1, 1, 1, 1)
+    # The high-rate recipe (``for_target``), from ``full_resolution_bpp`` up: a full-resolution
+    # level too (without one the picture is a smooth interpolation of half-resolution latents,
+    # and PSNR saturates near what a 2x bicubic down-and-up of the image gives: wikipedia 001 crop
+    # at a 2 bpp target, 28.57 dB at 1.06 bpp without it, 34.30 dB at 2.16 bpp with it), one
+    # channel there (two: 33.41 dB at 2.03 bpp on 001, 28.26 against 30.09 dB on 010), latents
+    # learning faster so that they can grow to the many levels a high rate affords, and the
+    # banded rate term. At 0.5 bpp the half-resolution pyramid was better on two of three crops
+    # (010: 22.78 dB at 0.533 bpp against 22.33 at 0.476; 023: 34.07 at 0.448 against 33.50 at
+    # 0.420). None: never. Screens in docs/grid.md.
+    full_resolution_bpp: float | None = 0.7
+    full_resolution_channels: tuple[int, ...] = (1, 2, 1, 1, 1, 1, 1)
+    full_resolution_lr_latents: float = 0.1
+    full_resolution_lmbda_scale: float = 0.0021
     hidden: int = 16
     depth: int = 2
     activation: str = "relu"
@@ -59,13 +72,23 @@ class GridConfig:
     # to the integers while the rate, steered to the target under noise, stays near it.
     ste_latent_lr: float = 0.1
     bands: int = 4  # full-resolution steps fit one of this many bands of rows, in turn
+    # A band step also weighs only its band's latents' bits (the high-rate recipe: the context
+    # network on a full-resolution level is most of a step, 150 -> 76 ms per step at 768 x 512,
+    # and the 1 and 2 bpp files of the crops came out the same). Not at low rates: on wikipedia
+    # 001 at 0.12 bpp the banded rate drove lambda up 30x while the rate rose, then collapsed
+    # (0.075 bpp, 22.96 dB; the whole rate: 0.114 bpp, 24.38 dB).
+    banded_rate: bool = False
     # Rate control: lambda is held for the first ``feedback_start`` of the fit (while the entropy
-    # model learns the latents' scales, the rate says little), then steered by this gain per step,
-    # on the error plus ``damping`` steps of its trend (lowered ``feedback_down`` times as fast).
-    feedback: float = 0.01
+    # model learns the latents' scales, the rate says little), then steered with this gain per
+    # whole fit (0.01 per step of 1200), on the error plus ``damping`` (a share of the fit: 100
+    # steps of 1200) of its trend, lowered ``feedback_down`` times as fast as raised. Per share of
+    # the fit rather than per step, so that a shorter budget (--time, --effort fast) steers as far.
+    # The starting lambda is lmbda_scale * (0.3 / target bpp) ** 1.6; feedback corrects it.
+    lmbda_scale: float = 0.0021
+    feedback: float = 12.0
     feedback_start: float = 0.1
     feedback_down: float = 1.0
-    damping: float = 100.0
+    damping: float = 1 / 12
     decay_start: float = 0.5  # learning rates hold until this share of the fit, then decay (cosine)
 
     def __post_init__(self) -> None:
@@ -77,8 +100,8 @@ class GridConfig:
         if self.activation not in ACTIVATIONS or self.kernel not in KERNEL_IDS:
             raise OptionError(f"grid activation/kernel must be one of {list(ACTIVATIONS)} / {list(KERNEL_IDS)}")
         if not (1 <= self.levels <= 24 and 0 <= self.first_level < self.levels and self.channels
-                and min(self.channels) >= 1 and self.hidden >= 1 and self.depth >= 0 and self.bands >= 1
-                and self.context_hidden >= 1):  # fmt: skip
+                and min(self.channels) >= 1 and self.full_resolution_channels and min(self.full_resolution_channels) >= 1
+                and self.hidden >= 1 and self.depth >= 0 and self.bands >= 1 and self.context_hidden >= 1):  # fmt: skip
             raise OptionError(f"invalid grid architecture in {self}")
 
     def with_overrides(self, overrides: GridConfig | Mapping[str, Any] | None) -> GridConfig:
@@ -93,30 +116,49 @@ class GridConfig:
         if unknown:
             raise OptionError(f"unknown grid setting(s): {', '.join(unknown)} (see inrcodec.grid.GridConfig)")
         values = dict(overrides)
-        if "channels" in values:
-            values["channels"] = tuple(values["channels"])
+        for name in ("channels", "full_resolution_channels"):
+            if name in values:
+                values[name] = tuple(values[name])
         return dataclasses.replace(self, **values)
+
+    def for_target(self, target_bpp: float) -> GridConfig:
+        """The recipe a fit at ``target_bpp`` uses: this one, or from ``full_resolution_bpp``
+        up the high-rate one (full-resolution level, faster latents, banded rate term)."""
+        if self.full_resolution_bpp is None or target_bpp < self.full_resolution_bpp:
+            return self
+        return dataclasses.replace(
+            self, first_level=0, channels=self.full_resolution_channels, lr_latents=self.full_resolution_lr_latents,
+            banded_rate=True, bf16=False, lmbda_scale=self.full_resolution_lmbda_scale, full_resolution_bpp=None,
+        )  # fmt: skip
 
 
 RATE_PROXIES = ("split", "noise", "ste")
 
 #: ``--effort`` presets as fitting steps, so that an effort gives the same file on any machine;
 #: what each costs on a 768x512 image on one core is measured in docs/grid.md
-EFFORT_STEPS = {"fast": 400, "default": 1200, "high": 3000, "max": 8000}
+EFFORT_STEPS = {"fast": 400, "default": 1500, "high": 3000, "max": 8000}
 
 
-def scheme_for(config: GridConfig, target_bpp: float | None) -> ContextScheme:
-    """The context scheme a fit uses: the config's, with "auto" resolved by the rate target
-    (``None`` for a fixed lambda, which gets the wavefront)."""
+def scheme_for(config: GridConfig, target_bpp: float) -> ContextScheme:
+    """The context scheme a fit uses: the config's, with "auto" resolved by the rate target."""
     if config.context_scheme != "auto":
         return SCHEMES[config.context_scheme]
-    low = target_bpp is not None and target_bpp < config.wavefront_min_bpp
-    return SCHEMES["checkerboard" if low else "wavefront"]
+    return SCHEMES["checkerboard" if target_bpp < config.wavefront_min_bpp else "wavefront"]
 
 
-def initial_lmbda(bpp: float) -> float:
+#: how the starting lambda falls with the target (measured: docs/grid.md)
+LMBDA_SLOPE = 1.6
+
+
+def initial_lmbda(config: GridConfig, bpp: float) -> float:
     """A starting lambda for a target bpp; feedback during the fit corrects it per image."""
-    return 0.0021 * (0.3 / bpp) ** 1.6
+    return config.lmbda_scale * (0.3 / bpp) ** LMBDA_SLOPE
+
+
+def bpp_for_lmbda(config: GridConfig, lmbda: float) -> float:
+    """The target density whose starting lambda is ``lmbda`` (the inverse of :func:`initial_lmbda`):
+    what a fixed-lambda fit's rate-dependent choices go by."""
+    return 0.3 * (config.lmbda_scale / lmbda) ** (1 / LMBDA_SLOPE)
 
 
 def overhead_bits(model: GridImage) -> float:
@@ -129,8 +171,8 @@ def overhead_bits(model: GridImage) -> float:
 
 def build_model(config: GridConfig, height: int, width: int, channels: int,
                 generator: torch.Generator | None) -> GridImage:  # fmt: skip
-    """The untrained model of ``config`` for an image. Small images get fewer levels: the
-    coarsest has one or two cells a side."""
+    """The untrained model of ``config`` (resolved for its target: :meth:`GridConfig.for_target`)
+    for an image. Small images get fewer levels: the coarsest has one or two cells a side."""
     levels = min(config.levels, max(1, math.ceil(math.log2(max(height, width))) + 1))
     first = min(config.first_level, levels - 1)
     per_level = (tuple(config.channels) + (1,) * levels)[: levels - first]

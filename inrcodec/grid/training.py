@@ -16,9 +16,9 @@ from ..fit import Budget, Checkpoint, ProgressCallback, Schedule, clone_state, p
 from ..rate import RateTarget
 from ..runtime import bf16_native
 from .coding import ContextScheme
-from .context import laplace_bits
+from .context import band_rows, laplace_bits
 from .model import GridImage
-from .recipe import GridConfig, build_model, initial_lmbda, overhead_bits, scheme_for
+from .recipe import GridConfig, bpp_for_lmbda, build_model, initial_lmbda, overhead_bits, scheme_for
 
 
 class GridFitTask:
@@ -31,7 +31,8 @@ class GridFitTask:
     - The rate term (``config.rate_proxy``): "noise" is the noisy latents' bits; "split" gives the
       latents that gradient through a frozen entropy model, and trains the entropy model on the
       rounded latents alone; "ste" uses the rounded latents' bits throughout.
-    - Full-resolution steps see one of ``config.bands`` bands of rows at a time, in turn.
+    - Full-resolution steps see one of ``config.bands`` bands of rows at a time, in turn; with
+      ``config.banded_rate`` the rate term also weighs only that band's rows of every level.
     - ``lmbda`` weighs bits per pixel against MSE on [0, 1]. With a ``target`` it is steered
       toward the target's bits by multiplicative feedback every step.
     """
@@ -60,12 +61,14 @@ class GridFitTask:
         self.target = target
         # What the file spends besides the latents: the rate control's one overhead estimate.
         self.overhead_bits = overhead_bits(model)
-        self.last_error, self.trend = math.nan, 0.0
+        self.last_error, self.trend, self.last_fraction = math.nan, 0.0, 0.0
         # Full-resolution steps see one band of rows at a time, in turn: the last 2x upsampling
         # and the synthesis (most of a full step's cost) shrink by the number of bands.
         bands = config.bands
         self.band_rows = [(k * h // bands, (k + 1) * h // bands) for k in range(max(1, min(bands, h)))]
         self.width = w
+        self.banded_rate = config.banded_rate and len(self.band_rows) > 1
+        self.band_bits: list[float | None] = [None] * (len(self.band_rows) if self.banded_rate else 1)
         self.generator = generator
         self.last_bits = math.nan  # the coded size the rate control saw last, overhead included
 
@@ -98,20 +101,29 @@ class GridFitTask:
                 return self.model.synthesize(flat).float()
         return self.model.synthesize(flat)
 
-    def distributions(self, latents: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(mean, log2 scale) of every latent under the model's context and this fit's scheme."""
-        return self.model.context.distributions(latents, self.scheme, self.model.kernel)
+    def distributions(
+        self, latents: list[torch.Tensor], band: tuple[int, int] | None = None
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(mean, log2 scale) of every latent (or of one band's rows of every level) under the
+        model's context and this fit's scheme."""
+        return self.model.context.distributions(latents, self.scheme, self.model.kernel, band)
 
-    def terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, rows=None):
+    def terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, band: int | None = None):
         """MSE on [0, 1] with noisy latents (``noise``) or rounded ones (None); the bits the loss
-        weighs (see ``rate_proxy``); and the bits of the rounded latents, what the coder spends."""
+        weighs (see ``rate_proxy``); and the bits of the rounded latents, what the coder spends.
+        With a ``band``, the MSE of its rows of the image and the bits of its rows of every level."""
         rounded = [z + (torch.round(z) - z).detach() for z in self.model.latents]
         latents = rounded if noise is None else [z + n for z, n in zip(self.model.latents, noise)]
+        rows = None if band is None else self.band_rows[band]
         pred = self._synthesize(self.model.feature_grid(latents, rows=rows))
         mse = torch.mean(((pred + 1) * 0.5 - target) ** 2)  # on [0, 1], whatever the bit depth
         # The context always sees the rounded latents, what the decoder has: fed noisy
         # neighbours, the optimiser hides information in their fractional parts.
-        dists = self.distributions(rounded)
+        which = None if band is None or not self.banded_rate else (band, len(self.band_rows))
+        dists = self.distributions(rounded, which)
+        if which is not None:
+            rounded = [q[:, slice(*band_rows(q.shape[1], *which))] for q in rounded]
+            latents = [z[:, slice(*band_rows(z.shape[1], *which))] for z in latents]
         coded = sum(laplace_bits(q, mu, s).sum() for q, (mu, s) in zip(rounded, dists))
         proxy = self.config.rate_proxy
         if noise is None or proxy == "ste":
@@ -128,33 +140,48 @@ class GridFitTask:
         noise = None if self._rounding(fraction) else self._noise()
         if len(self.band_rows) == 1:
             mse, bits, coded = self.terms(noise, self.full)
+            self.band_bits = [coded.detach().item()]
+            pixels = self.pixels
         else:
-            r0, r1 = self.band_rows[step % len(self.band_rows)]
-            mse, bits, coded = self.terms(noise, self.full[r0 * self.width : r1 * self.width], (r0, r1))
+            # One band of rows: its MSE and its latents' bits per its pixels, an unbiased share
+            # of the whole loss; every latent's rate is seen once per cycle of bands.
+            band = step % len(self.band_rows)
+            r0, r1 = self.band_rows[band]
+            mse, bits, coded = self.terms(noise, self.full[r0 * self.width : r1 * self.width], band)
+            if self.banded_rate:
+                self.band_bits[band] = coded.detach().item()
+                pixels = (r1 - r0) * self.width
+            else:
+                self.band_bits = [coded.detach().item()]
+                pixels = self.pixels
         # Steer by the rate the coder will spend (the rounded latents'): the noisy proxy
-        # overestimates sparse latents' rate about 2x and would drive lambda far too high.
-        self.last_bits = coded.detach().item() + self.overhead_bits
+        # overestimates sparse latents' rate about 2x and would drive lambda far too high. The
+        # whole picture's rate is each band's latest, until every band has been seen.
+        seen = [b for b in self.band_bits if b is not None]
+        self.last_bits = sum(seen) * len(self.band_bits) / len(seen) + self.overhead_bits
         if self.target is not None:
             self._steer(self.last_bits, fraction)
-        return mse + self.lmbda * bits / self.pixels
+        return mse + self.lmbda * bits / pixels
 
     def _steer(self, bits: float, fraction: float) -> None:
         """Multiplicative feedback on lambda: too many bits -> weigh rate more, and back.
 
         The rate lags lambda by a hundred steps or more, so the error alone overshoots; its trend
-        (smoothed change per step, times ``damping`` steps) is added, so lambda stops moving
-        while the rate is already on its way. Lowered ``feedback_down`` times as fast as raised.
+        (smoothed change per share of the fit, times ``damping``) is added, so lambda stops
+        moving while the rate is already on its way. Gain and trend are per share of the fit,
+        so a fit of any length steers as far. Lowered ``feedback_down`` times as fast as raised.
         Bounded to 30x either way of the start: a target the weights alone overshoot (a tiny
         image) would otherwise drive lambda up until every latent is zero."""
         c = self.config
         error = max(-1.0, min(1.0, bits / self.target.bits - 1.0))
+        advance, self.last_fraction = max(fraction - self.last_fraction, 1e-9), fraction
         if not math.isnan(self.last_error):
-            self.trend = 0.9 * self.trend + 0.1 * (error - self.last_error)
+            self.trend = 0.9 * self.trend + 0.1 * (error - self.last_error) / advance
         self.last_error = error
         if fraction < c.feedback_start:
             return
         signal = max(-1.0, min(1.0, error + c.damping * self.trend))
-        gain = c.feedback * (1.0 if signal > 0 else c.feedback_down)
+        gain = c.feedback * advance * (1.0 if signal > 0 else c.feedback_down)
         lmbda = self.lmbda * math.exp(gain * signal)
         self.lmbda = min(30.0 * self.initial_lmbda, max(self.initial_lmbda / 30.0, lmbda))
 
@@ -174,7 +201,8 @@ class GridFitTask:
         """The parameters, the noise generator and the steered lambda: what a checkpoint resumes from."""
         generator = None if self.generator is None else self.generator.get_state()
         return {"model": self.state(), "generator": generator, "lmbda": self.lmbda, "last_bits": self.last_bits,
-                "last_error": self.last_error, "trend": self.trend}  # fmt: skip
+                "last_error": self.last_error, "trend": self.trend, "last_fraction": self.last_fraction,
+                "band_bits": list(self.band_bits)}  # fmt: skip
 
     def load_resume_state(self, state) -> None:
         self.load_state(state["model"])
@@ -182,6 +210,7 @@ class GridFitTask:
             self.generator.set_state(state["generator"])
         self.lmbda, self.last_bits = state["lmbda"], state["last_bits"]
         self.last_error, self.trend = state["last_error"], state["trend"]
+        self.last_fraction, self.band_bits = state["last_fraction"], list(state["band_bits"])
 
 
 def fit(
@@ -201,14 +230,16 @@ def fit(
     ``checkpoint`` the fit saves its state there and resumes from it."""
     h, w, c = pixels.shape
     g = torch.Generator().manual_seed(seed)
+    # The recipe's rate-dependent choices go by the target's density (or the one a fixed lambda
+    # starts from).
+    target_bpp = bpp_for_lmbda(config, lmbda) if lmbda is not None else target.bits / (h * w)
+    config = config.for_target(target_bpp)
     model = build_model(config, h, w, c, g).to(device)
-    # The recipe's rate-dependent choices go by the target's density.
-    target_bpp = None if lmbda is not None or target is None else target.bits / (h * w)
     peak = 65535 if pixels.dtype == np.uint16 else 255
     image = torch.from_numpy(pixels.astype(np.float32) / peak).permute(2, 0, 1).contiguous().to(device)
     task = GridFitTask(
         model, image, peak, config, scheme_for(config, target_bpp),
-        lmbda=lmbda if lmbda is not None else initial_lmbda(target_bpp),
+        lmbda=lmbda if lmbda is not None else initial_lmbda(config, target_bpp),
         target=None if lmbda is not None else target, generator=g,
     )  # fmt: skip
     result = run(

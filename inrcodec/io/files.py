@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import socket
 import tempfile
+import time
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -68,13 +72,69 @@ def make_output_folder(path: PathLike, what: str = "output folder") -> Path:
     return path
 
 
+#: temporary files end in ``.<host>-<pid>`` and this: whose they are, and that they are inrcodec's
+_TMP_SUFFIX = ".inrcodec.tmp"
+_TMP_RE = re.compile(r"^\..+\.([0-9a-f]{8})-(\d+)" + re.escape(_TMP_SUFFIX) + "$")
+#: a temporary file older than this is stale whoever made it (a decode is bounded to minutes)
+_STALE_SECONDS = 24 * 3600
+
+
+def _host() -> str:
+    return zlib.crc32(socket.gethostname().encode()).to_bytes(4, "big").hex()
+
+
+def _stale(entry: os.DirEntry, host: str, now: float) -> bool:
+    """Whether a temporary file of ours is left over from a process that is gone (killed, or
+    the machine restarted): its process no longer exists on this host, or it is a day old."""
+    m = _TMP_RE.match(entry.name)
+    if m is None:
+        return False
+    try:
+        if now - entry.stat(follow_symlinks=False).st_mtime > _STALE_SECONDS:
+            return True
+    except OSError:
+        return False
+    if m.group(1) != host:
+        return False  # another machine's (a shared folder): only its age says it is stale
+    try:
+        os.kill(int(m.group(2)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False
+    return False
+
+
+def remove_stale_temporaries(folder: Path) -> list[str]:
+    """Remove the temporary files that an inrcodec process killed while writing (SIGKILL, a
+    power cut) left in ``folder``; the names removed. Called before every write there."""
+    removed = []
+    host, now = _host(), time.time()
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.endswith(_TMP_SUFFIX) and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for entry in entries:
+        if _stale(entry, host, now):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it is renamed to ``path``, else removed."""
+    """Yield a temporary path to write; on success it is renamed to ``path``, else removed.
+
+    The temporary file (``.<name>.<random>.<host>-<pid>.inrcodec.tmp`` beside the target) is
+    removed however this process ends except by SIGKILL or a crash of the machine; those are
+    cleaned up by the next write to the same folder (:func:`remove_stale_temporaries`)."""
     target = check_output_path(path, protect)
     parent = target.parent if str(target.parent) else Path(".")
+    remove_stale_temporaries(parent)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{_host()}-{os.getpid()}{_TMP_SUFFIX}",
+                                        dir=parent)  # fmt: skip
     except OSError as e:
         raise OutputError(f"cannot write to {parent}: {os.strerror(e.errno or errno.EIO)}") from e
     os.close(fd)

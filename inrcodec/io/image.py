@@ -8,7 +8,9 @@ converted on the way in, with a one-line notice saying what happened.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +74,75 @@ def from_array(array: np.ndarray) -> Image:
     return Image(np.ascontiguousarray(a), mode)
 
 
+def storable(img: Image) -> Image:
+    """``img`` as an .inr file can hold it: 16 bits per sample are for grayscale only
+    (docs/format.md), so a 16-bit colour image is brought to 8 bits, with a notice."""
+    if img.bit_depth == 8 or img.mode == "L":
+        return img
+    pixels = np.round(img.pixels.astype(np.float32) * np.float32(1 / 257)).astype(np.uint8)
+    notice = f"16-bit {img.mode} image encoded at 8 bits (.inr files hold 16 bits for grayscale only)"
+    return Image(pixels, img.mode, [*img.notices, notice])
+
+
+#: Adam7's passes: (first column, first row, column step, row step)
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def png_shortfall(path: Path) -> tuple[int, int] | None:
+    """(bytes, bytes expected) of a PNG's decompressed image data when it holds fewer than its
+    header promises, else None.
+
+    Pillow accepts a PNG whose compressed stream ends early (a truncated download, or a
+    bomb that declares a huge canvas and holds one row) and fills the missing rows with zeros,
+    without a word. The stream is decompressed here a piece at a time and only counted."""
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return None
+        expected = None
+        stream = zlib.decompressobj()
+        total = 0
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                break
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"IHDR":
+                body = f.read(length)
+                if len(body) < 13:
+                    return None
+                width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body[:13])
+                bits = depth * _PNG_CHANNELS.get(colour, 4)
+                passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+                expected = 0
+                for x0, y0, dx, dy in passes:
+                    cols, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+                    if cols > 0 and rows > 0:
+                        expected += rows * (1 + -(-cols * bits // 8))
+                f.seek(4, 1)
+                continue
+            if kind == b"IDAT" and expected is not None:
+                left = length
+                while left and total < expected:
+                    piece = f.read(min(left, 1 << 20))
+                    if not piece:
+                        break
+                    left -= len(piece)
+                    while piece and total < expected:
+                        total += len(stream.decompress(piece, 1 << 22))
+                        piece = stream.unconsumed_tail
+                f.seek(left + 4, 1)
+                if total >= expected:
+                    return None
+                continue
+            if kind == b"IEND":
+                break
+            f.seek(length + 4, 1)
+    if expected is None or total >= expected:
+        return None
+    return total, expected
+
+
 def _png_bit_depth(path: Path) -> int | None:
     try:
         with open(path, "rb") as f:
@@ -104,6 +175,7 @@ def read_image(source: str | os.PathLike | np.ndarray, max_pixels: int = DEFAULT
         raise LimitError(f"image too large: {path} ({e})") from None
     except OSError as e:
         raise InputError(f"cannot read image {path}: {e}") from None
+    source_format = im.format
     with im:
         w, h = im.size
         if w * h > max_pixels:
@@ -125,7 +197,20 @@ def read_image(source: str | os.PathLike | np.ndarray, max_pixels: int = DEFAULT
             raise InputError(f"image is truncated or corrupt: {path} ({e})") from None
         except PILImage.DecompressionBombError as e:
             raise LimitError(f"image too large: {path} ({e})") from None
+        if source_format == "PNG":
+            _refuse_short_png(path)
         return Image(*_normalise_mode(im, path, notices), notices)
+
+
+def _refuse_short_png(path: Path) -> None:
+    try:
+        short = png_shortfall(path)
+    except (OSError, zlib.error) as e:
+        raise InputError(f"image is truncated or corrupt: {path} ({e})") from None
+    if short is not None:
+        have, expected = short
+        raise InputError(f"image is truncated or corrupt: {path} (its PNG image data ends after {have} of "
+                         f"{expected} bytes; Pillow would fill the rest with zeros)")  # fmt: skip
 
 
 #: EXIF orientations that turn the picture a quarter turn (read_image applies them)
@@ -166,10 +251,13 @@ def _normalise_mode(im, path: Path, notices: list[str]) -> tuple[np.ndarray, str
         return np.clip(a, 0, 65535).astype(np.uint16)[:, :, None], "L"
     if mode == "F":
         a = np.asarray(im, dtype=np.float64)
-        lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+        bad = int(np.count_nonzero(~np.isfinite(a)))
+        if bad:  # one would stretch the rescaling to nothing (every pixel 0), as for audio: refused
+            raise InputError(f"{path} has {bad} NaN or infinite samples")
+        lo, hi = float(a.min()), float(a.max())
         notices.append(f"floating-point image rescaled from [{lo:g}, {hi:g}] to 16-bit grayscale")
         scaled = (a - lo) / (hi - lo) * 65535 if hi > lo else np.zeros_like(a)
-        return np.round(np.nan_to_num(scaled)).astype(np.uint16)[:, :, None], "L"
+        return np.round(scaled).astype(np.uint16)[:, :, None], "L"
     if mode == "1":
         notices.append("1-bit image converted to 8-bit grayscale")
         return np.asarray(im.convert("L"))[:, :, None], "L"
@@ -188,9 +276,7 @@ def _normalise_mode(im, path: Path, notices: list[str]) -> tuple[np.ndarray, str
 def _pil_from_pixels(pixels: np.ndarray, mode: str):
     from PIL import Image as PILImage
 
-    if pixels.dtype == np.uint16:
-        if mode != "L":
-            raise ValueError("only grayscale images are written at 16 bits")
+    if pixels.dtype == np.uint16:  # write_image brings colour to 8 bits first
         return PILImage.fromarray(pixels[:, :, 0])  # mode I;16
     if mode == "L":
         return PILImage.fromarray(pixels[:, :, 0], "L")
@@ -218,13 +304,13 @@ def write_image(
     """Write pixels atomically, in the format the extension names. Returns notices."""
     fmt = image_format_for(path)
     notices: list[str] = []
+    if pixels.dtype == np.uint16 and (fmt not in ("PNG", "TIFF") or mode != "L"):
+        notices.append(f"{fmt} cannot hold 16 bits" + ("" if mode == "L" else f" in {mode}") + "; written at 8 bits")
+        pixels = (pixels >> 8).astype(np.uint8)
     im = _pil_from_pixels(pixels, mode)
     if fmt in ("JPEG", "BMP", "PPM") and mode in ("LA", "RGBA"):
         notices.append(f"{fmt} has no alpha channel; alpha dropped")
         im = im.convert("L" if mode == "LA" else "RGB")
-    if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
-        notices.append(f"{fmt} cannot hold 16 bits; written at 8 bits")
-        im = _pil_from_pixels((pixels >> 8).astype(np.uint8), mode)
     with atomic_output(path, protect) as tmp:
         try:
             im.save(tmp, format=fmt)

@@ -17,24 +17,54 @@ import torch
 from torch import nn
 
 from ..errors import FormatError
+from ..limits import STEP_WORK
 
 #: float values one band of a decode may hold in activations (64 MB): sets the band size
 BAND_FLOATS = 1 << 24
+#: samples per band at most
+BAND_SAMPLES = 1 << 16
+
+# The cost model's work units (inrcodec.limits): a layer's multiply-adds count one each; these
+# convert the rest (measured: benchmarks/decode_cost.py).
+#: per activation value a layer writes (its bias, activation function and memory traffic:
+#: 1 to 3 ns for bands too large for the caches)
+ELEMENT_WORK = 20
+#: per sine or cosine evaluated, with its scaling (some 7 ns for bands too large for the caches)
+SINE_WORK = 60
+#: bytes of memory per activation value of a band in flight (``point_floats``), and per sample:
+#: the layers' outputs and temporaries as torch allocates them (measured up to 12 and 150)
+BAND_BYTES_PER_FLOAT = 20
+BAND_BYTES_PER_SAMPLE = 256
 
 
 @dataclass(frozen=True)
 class DecodeCost:
     """What sampling a model on an output grid costs, known from its architecture alone, so that
-    the decoder can refuse a file before allocating anything (see ``inrcodec.codec.Limits``)."""
+    the decoder can refuse a file before allocating anything (see :class:`inrcodec.limits.Limits`)."""
 
-    work: int  # multiply-adds of the whole decode
-    floats: int  # working memory held for the whole decode, beyond parameters and output
+    work: int  # work units of the whole decode (multiply-adds and their equivalents, see above)
+    memory: int  # bytes held at the peak beyond parameters, one band's activations and the output
     point_floats: int  # activations each sample in flight holds; sets the band size
 
     def band_points(self) -> int:
         """Samples per band: 65 536, or fewer for a network so wide that the band's activations
         would pass :data:`BAND_FLOATS`."""
-        return max(1, min(1 << 16, BAND_FLOATS // max(1, self.point_floats)))
+        return band_points(self.point_floats)
+
+    def band_bytes(self, samples: int) -> int:
+        """Memory one band in flight takes (its activations and per-sample buffers) in a decode
+        of ``samples`` samples."""
+        points = min(samples, self.band_points())
+        return points * (BAND_BYTES_PER_FLOAT * self.point_floats + BAND_BYTES_PER_SAMPLE)
+
+    def plus(self, work: int = 0, memory: int = 0) -> DecodeCost:
+        """This cost with more work, and a buffer that may be held at the same time as its own."""
+        return DecodeCost(self.work + work, self.memory + memory, self.point_floats)
+
+
+def band_points(point_floats: int) -> int:
+    """Samples per band for a network whose samples each hold ``point_floats`` activations."""
+    return max(1, min(BAND_SAMPLES, BAND_FLOATS // max(1, point_floats)))
 
 
 def mlp_parameters(in_dim: int, width: int, depth: int, out_dim: int) -> int:
@@ -42,11 +72,18 @@ def mlp_parameters(in_dim: int, width: int, depth: int, out_dim: int) -> int:
     return (in_dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_dim
 
 
+def mlp_sample_work(in_dim: int, width: int, depth: int, out_dim: int) -> int:
+    """Work units of one sample through an MLP: its multiply-adds and the values its layers write."""
+    return mlp_parameters(in_dim, width, depth, out_dim) + ELEMENT_WORK * (depth * width + out_dim)
+
+
 def mlp_cost(in_dim: int, width: int, depth: int, out_dim: int, samples: int, extra: int = 0) -> DecodeCost:
     """The cost of an MLP with ``depth`` hidden layers of ``width`` on ``samples`` points, each
-    with ``extra`` multiply-adds before the first layer (an input encoding)."""
-    per_sample = mlp_parameters(in_dim, width, depth, out_dim) + extra
-    return DecodeCost(samples * per_sample, 0, 3 * max(in_dim, width, out_dim))
+    with ``extra`` units of work before the first layer (an input encoding), in bands."""
+    point_floats = 3 * max(in_dim, width, out_dim)
+    steps = -(-samples // band_points(point_floats))
+    work = samples * (mlp_sample_work(in_dim, width, depth, out_dim) + extra) + steps * STEP_WORK
+    return DecodeCost(work, 0, point_floats)
 
 
 class INR(nn.Module):

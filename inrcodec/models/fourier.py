@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..errors import FormatError
-from .base import INR, DecodeCost, check_arch, mlp_cost, mlp_parameters
+from .base import ELEMENT_WORK, INR, SINE_WORK, DecodeCost, check_arch, mlp_cost, mlp_parameters
 
 #: the frequency ratio is stored in 1/16 units
 RATIO_UNITS = 16
@@ -93,4 +93,4 @@ class FourierMLP(INR):
     def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
         depth, width, n, _ = cls._parse(arch)
         encoded = in_dim * (1 + 2 * n)
-        return mlp_cost(encoded, width, depth, out_dim, math.prod(shape), extra=encoded)
+        return mlp_cost(encoded, width, depth, out_dim, math.prod(shape), extra=(SINE_WORK + ELEMENT_WORK) * encoded)

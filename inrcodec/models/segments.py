@@ -42,6 +42,8 @@ _INNER: dict[int, type[INR]] = {cls.family_id: cls for cls in (Siren, FourierMLP
 OVERLAP_UNITS = 256
 #: structural bound on the segment count (resource limits come on top, from codec.Limits)
 MAX_SEGMENTS = 1 << 20
+#: decode work units per sample: finding its segments, sorting a batch by segment, scattering back
+SEGMENT_SAMPLE_WORK = 2000
 
 
 class Segments(INR):
@@ -215,11 +217,12 @@ class Segments(INR):
     @classmethod
     def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
         # A sample in a cross-fade runs two segments; a batch gathers the parameters of the
-        # segments it touches (at most all of them) and some indexing per sample.
+        # segments it touches (at most all of them, as float32) and sorts and indexes its samples.
         count, _, inner, inner_arch = cls._parse(arch)
         one = inner.decode_cost(inner_arch, in_dim, out_dim, shape)
         gathered = count * inner.count_parameters(inner_arch, in_dim, out_dim)
-        return DecodeCost(2 * one.work, gathered, 2 * one.point_floats + 16)
+        return DecodeCost(2 * one.work + SEGMENT_SAMPLE_WORK * math.prod(shape), 4 * gathered,
+                          2 * one.point_floats + 16)  # fmt: skip
 
     # -- parameters the codec stores -------------------------------------------------------------
 

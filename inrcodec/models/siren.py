@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import FormatError
-from .base import INR, DecodeCost, check_arch, mlp_cost, mlp_parameters
+from .base import INR, SINE_WORK, DecodeCost, check_arch, mlp_cost, mlp_parameters
 
 #: omegas are stored in the header in 1/16 units
 OMEGA_UNITS = 16
@@ -95,4 +95,4 @@ class Siren(INR):
     @classmethod
     def decode_cost(cls, arch, in_dim, out_dim, shape) -> DecodeCost:
         depth, width, _, _ = cls._parse(arch)
-        return mlp_cost(in_dim, width, depth, out_dim, math.prod(shape), extra=depth * width)
+        return mlp_cost(in_dim, width, depth, out_dim, math.prod(shape), extra=SINE_WORK * depth * width)
