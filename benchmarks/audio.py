@@ -1,7 +1,7 @@
-"""Run the audio benchmark (issue #4): inrcodec against MP3 and Opus on bach.wav and more.
+"""Run the audio benchmark (issues #4, #18): inrcodec against MP3, Opus and an MDCT reference.
 
     python benchmarks/audio.py                                   # the committed results
-    python benchmarks/audio.py --clip my.wav --time 30 -o /tmp/audio-bench
+    python benchmarks/audio.py --clip my.wav --effort fast -o /tmp/audio-bench
 
 Finished measurements are cached in the output folder's rows.jsonl, so an interrupted run
 resumes where it stopped. Everything is written to the output folder; see docs/audio.md.
@@ -30,8 +30,17 @@ BACH = ROOT.parent / "shared" / "data" / "audio" / "bach.wav"
 )
 @click.option("--no-plucks", is_flag=True, help="Leave out the synthetic stereo plucks clip.")
 @click.option("--kbps", default="16,24,32,48,64", show_default=True, help="Target rates, comma-separated.")
-@click.option("--codec", "codecs", default="inr,mp3,opus", show_default=True)
-@click.option("--time", "seconds", type=float, help="inrcodec fitting seconds per clip [its default].")
+@click.option("--codec", "codecs", default="inr,mp3,opus,mdct", show_default=True)
+@click.option("--effort", default="default", show_default=True, help="inrcodec --effort (fitting steps).")
+@click.option("--time", "seconds", type=float, help="inrcodec fitting seconds instead of --effort.")
+@click.option(
+    "--listen",
+    "listen_clips",
+    default="bach",
+    show_default=True,
+    help="Clips (by name, comma-separated) whose 16 and 64 kbit/s decodings are kept as FLAC excerpts.",
+)
+@click.option("--jobs", type=int, default=1, show_default=True, help="Measurements run at once.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "-o",
@@ -40,20 +49,22 @@ BACH = ROOT.parent / "shared" / "data" / "audio" / "bach.wav"
     default=ROOT / "benchmarks" / "results" / "audio",
     show_default=True,
 )
-def main(clips, no_plucks, kbps, codecs, seconds, seed, output):
+def main(clips, no_plucks, kbps, codecs, effort, seconds, listen_clips, jobs, seed, output):
     """Measure SNR, segmental SNR, PSNR, LSD, real kbit/s and times; write tables and plots."""
     from inrcodec.bench.audio import AudioBenchConfig, default_clips, run_audio_benchmark
     from inrcodec.errors import InrError
 
     try:
         rates = [float(k) for k in kbps.split(",") if k.strip()]
-        inr_options = {"seed": seed, **({"time": seconds} if seconds else {})}
+        inr_options = {"seed": seed, **({"time": seconds} if seconds else {"effort": effort})}
         specs = [(name, inr_options if name == "inr" else {}) for name in codecs.split(",") if name]
         config = AudioBenchConfig(
             clips=default_clips(clips or [BACH], plucks=not no_plucks),
             output=output,
             codecs=specs,
             kbps=rates,
+            jobs=jobs,
+            listen_clips=[c for c in listen_clips.split(",") if c],
             command="python " + shlex.join(["benchmarks/audio.py", *sys.argv[1:]]),
         )
         start = time.monotonic()

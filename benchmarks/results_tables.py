@@ -3,6 +3,8 @@
     python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl            # effort table
     python benchmarks/results_tables.py benchmarks/results/siren_baseline/rows.jsonl --per-image
     python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl --vs-jpeg    # against JPEG
+    python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl --vs jpeg,webp,jpeg2000,jpegxl \
+        --version "inrcodec 0.4.0"                 # against each anchor at the same bpp, one version
 
 Every figure comes from the rows the harness wrote: bpp from the real file size, PSNR of the
 8-bit decoded output, wall and CPU seconds as measured. JPEG "at the same bpp" interpolates
@@ -28,13 +30,49 @@ def load(path: Path) -> list[dict]:
     return latest_rows(RowCache(path.parent).rows())
 
 
-def jpeg_at(rows: list[dict], image: str, bpp: float) -> float | None:
-    points = sorted((r["bpp"], r["psnr_rgb"]) for r in rows if r["variant"] == "jpeg" and r["image"] == image)
+def anchor_at(rows: list[dict], variant: str, image: str, bpp: float) -> float | None:
+    """PSNR of ``variant`` on ``image`` at ``bpp``: linear in log(bpp) between its two settings
+    around it (the points sorted by bpp), None outside its range."""
+    points = sorted((r["bpp"], r["psnr_rgb"]) for r in rows if r["variant"] == variant and r["image"] == image)
     for (b0, p0), (b1, p1) in zip(points, points[1:]):
         if b0 <= bpp <= b1:
             t = (math.log(bpp) - math.log(b0)) / (math.log(b1) - math.log(b0))
             return p0 + t * (p1 - p0)
     return None
+
+
+def jpeg_at(rows: list[dict], image: str, bpp: float) -> float | None:
+    return anchor_at(rows, "jpeg", image, bpp)
+
+
+def anchors_comparison(rows: list[dict], anchors: list[str]) -> str:
+    """Per inr variant and target: mean bpp and PSNR, and each anchor's mean PSNR at the same bpp
+    on the same images (over the images inside that anchor's bpp range, counted), with on how
+    many images the inr file is better."""
+    head = "| variant | target bpp | mean bpp | mean PSNR dB | " + " | ".join(
+        f"{a} at the same bpp (images; inr better)" for a in anchors
+    )
+    lines = [head + " |", "|---|---:|---:|---:|" + "---:|" * len(anchors)]
+    groups: dict[tuple[str, float], list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["family"] == "inr":
+            groups[(r["variant"], r["setting"])].append(r)
+    for (variant, target), group in sorted(groups.items()):
+        cells = []
+        for anchor in anchors:
+            pairs = [(r["psnr_rgb"], anchor_at(rows, anchor, r["image"], r["bpp"])) for r in group]
+            inside = [(p, a) for p, a in pairs if a is not None]
+            if not inside:
+                cells.append("outside its range")
+                continue
+            cells.append(
+                f"{statistics.mean(a for _, a in inside):.2f} ({len(inside)}; {sum(p > a for p, a in inside)})"
+            )
+        lines.append(
+            f"| {variant} | {target:g} | {statistics.mean(r['bpp'] for r in group):.3f} | "
+            f"{statistics.mean(r['psnr_rgb'] for r in group):.2f} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
 
 
 def effort_table(rows: list[dict]) -> str:
@@ -109,9 +147,18 @@ def main() -> None:
     parser.add_argument("rows", type=Path)
     parser.add_argument("--per-image", action="store_true")
     parser.add_argument("--vs-jpeg", action="store_true", help="per target: PSNR against JPEG at the same bpp")
+    parser.add_argument("--vs", help="per target: PSNR against these anchors at the same bpp (comma-separated)")
+    parser.add_argument("--version", help="only the inr rows of this codec_version (e.g. 'inrcodec 0.4.0')")
     args = parser.parse_args()
     rows = load(args.rows)
-    print(per_image_table(rows) if args.per_image else jpeg_comparison(rows) if args.vs_jpeg else effort_table(rows))
+    if args.version:
+        rows = [r for r in rows if r["family"] != "inr" or r.get("codec_version") == args.version]
+    if args.vs:
+        print(anchors_comparison(rows, args.vs.split(",")))
+    else:
+        print(
+            per_image_table(rows) if args.per_image else jpeg_comparison(rows) if args.vs_jpeg else effort_table(rows)
+        )
 
 
 if __name__ == "__main__":

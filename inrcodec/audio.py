@@ -31,7 +31,7 @@ from .metrics import audio_psnr, log_spectral_distance, psnr_from_mse, segmental
 from .models import INR, FourierMLP, Segments, Siren
 from .models.base import DecodeCost
 from .models.segments import OVERLAP_UNITS
-from .options import OMEGA_RANGE, check_values
+from .options import EFFORTS, OMEGA_RANGE, check_values
 from .point_codec import Quantization, fit_and_pack
 from .rate import RateTarget, audio_target, plan_point_model
 from .runtime import resolve_device, torch_threads
@@ -50,6 +50,14 @@ DEFAULT_OVERLAP = 0.125
 OMEGA_PER_SAMPLE = 0.0145
 #: a segment covers at least this many samples, so that tiny clips get one segment
 MIN_SEGMENT_FRAMES = 256
+#: ``--effort`` presets as fitting steps for a clip of up to :data:`EFFORT_CLIP_SECONDS`; longer
+#: clips get proportionally more (each step sees one batch, wherever in the clip it falls). Steps,
+#: not seconds, so that an effort gives the same file on any machine under any load. "default"
+#: keeps a whole encode of bach.wav (7 s, 44.1 kHz) within 30 CPU-seconds on one thread at
+#: 64 kbit/s, the largest network of the benchmark's rates (docs/audio.md)
+EFFORT_STEPS = {"fast": 600, "default": 2000, "high": 6000, "max": 20000}
+#: the clip length the presets are for
+EFFORT_CLIP_SECONDS = 7.5
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,9 @@ class AudioEncodeOptions:
     kbps: float | None = None
     size: str | int | None = None
     model: str = "siren"  # the family of each segment
+    effort: str = "default"  # a preset step count (effort_steps); steps or time, when given, replace it
     steps: int | None = None
-    time: float | None = None  # seconds of fitting; default: see default_seconds()
+    time: float | None = None  # seconds of fitting instead of steps (depends on the machine's speed)
     psnr: float | None = None  # stop early at this audio PSNR (dB, peak-to-peak 2)
     seed: int = 0
     device: str = "cpu"
@@ -82,6 +91,8 @@ class AudioEncodeOptions:
 
     def validated(self) -> AudioEncodeOptions:
         check_values(self)
+        if self.effort not in EFFORTS:
+            raise OptionError(f"effort must be one of {', '.join(EFFORTS)}, got '{self.effort}'")
         segment_family(self.model)
         return self
 
@@ -111,9 +122,18 @@ class AudioPlan:
     omega: float
 
 
-def default_seconds(duration: float) -> float:
-    """The default fitting time: 60 s, or 8 s per second of audio for clips over 7.5 s."""
-    return max(60.0, 8.0 * duration)
+def effort_steps(effort: str, duration: float) -> int:
+    """Fitting steps for an ``--effort`` preset and a clip of ``duration`` seconds:
+    :data:`EFFORT_STEPS`, scaled up linearly for clips over :data:`EFFORT_CLIP_SECONDS`."""
+    steps = EFFORT_STEPS[effort]
+    return max(steps, round(steps * duration / EFFORT_CLIP_SECONDS))
+
+
+def audio_budget(opts: AudioEncodeOptions, duration: float) -> Budget:
+    """``steps`` or ``time`` when given (both: whichever ends first), else the effort's steps."""
+    if opts.steps is not None or opts.time is not None:
+        return Budget(steps=opts.steps, seconds=opts.time, target_psnr=opts.psnr)
+    return Budget(steps=effort_steps(opts.effort, duration), target_psnr=opts.psnr)
 
 
 #: the coordinate networks a segment can be
@@ -169,8 +189,8 @@ def check_audio_encode(audio: Audio, plan: AudioPlan, opts: AudioEncodeOptions, 
     try:
         _audio_decode_plan(header, None, limits)
         container.unpack(container.pack(header, b""))
-    except (FormatError, LimitError) as e:
-        raise type(e)(f"{what} could not be decoded: {e}") from None
+    except (FormatError, LimitError) as e:  # (the flag is decode's: encode's --max-memory is its own)
+        raise type(e)(f"{what} could not be decoded: {str(e).replace(' / --', ' / decode --')}") from None
     except ValueError as e:
         raise OptionError(f"{what} cannot be written: {e}") from None
     params = Segments.count_parameters(arch, 1, audio.channels)
@@ -181,7 +201,7 @@ def check_audio_encode(audio: Audio, plan: AudioPlan, opts: AudioEncodeOptions, 
     if need > limits.max_encode_memory:
         raise LimitError(
             f"encoding this clip ({audio.frames} frames x {audio.channels} channels) needs about "
-            f"{need / 2**30:.1f} GiB, over the limit of {limits.max_encode_memory / 2**30:.1f} GiB "
+            f"{need >> 20} MiB, over the limit of {limits.max_encode_memory >> 20} MiB "
             "(max_encode_memory / --max-memory)"
         )
 
@@ -263,11 +283,7 @@ def encode_audio_clip(
     target = audio_target(audio.duration, opts.kbps, opts.size)
     plan = plan_audio(audio, target, opts)
     check_audio_encode(audio, plan, opts, target, limits)
-    budget = Budget(
-        steps=opts.steps,
-        seconds=opts.time if (opts.time is not None or opts.steps is not None) else default_seconds(audio.duration),
-        target_psnr=opts.psnr,
-    )
+    budget = audio_budget(opts, audio.duration)
     device = resolve_device(opts.device)
     checkpoint = open_checkpoint(opts, audio.samples, audio.rate)
     start = time.perf_counter()
@@ -500,7 +516,7 @@ def encode_audio(
 
     ``samples``: float (frames,) or (frames, channels) in [-1, 1] (or int16/int32 PCM) with its
     ``rate``, or a path to any file libsndfile reads. ``options`` are the fields of
-    :class:`AudioEncodeOptions` (steps, time, seed, segment, omega ...).
+    :class:`AudioEncodeOptions` (effort, steps, time, seed, segment, omega ...).
     """
     unknown = set(options) - set(AudioEncodeOptions.__dataclass_fields__)
     if unknown:

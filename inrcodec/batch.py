@@ -257,7 +257,8 @@ def existing_encode(entry: Entry, options: EncodeOptions, limits: Limits = DEFAU
     if not isinstance(s, ImageFields) or (s.width, s.height) != (width, height):
         return None
     _, target = image_rate(options, width * height)
-    if families.by_id(header.family).name != options.model or (header.target_kind, header.target_value) != (
+    family = families.by_id(header.family)
+    if (family.chosen_as or family.name) != options.model or (header.target_kind, header.target_value) != (
         target.kind,
         target.value,
     ):
@@ -409,6 +410,7 @@ class DecodeJob:
     error: str | None
     request: DecodeRequest
     limits: Limits
+    write_as: str | None = None  # the Pillow format the output is written in (its memory counts)
 
 
 def existing_decode(entry: Entry, request: DecodeRequest, limits: Limits = DEFAULT_LIMITS) -> FileResult | None:
@@ -446,7 +448,7 @@ def decode_job(job: DecodeJob) -> list[dict[str, Any]]:
     try:
         header, _ = container.unpack(job.data)
         img = decode_image(job.data, scale=r.scale, width=r.width, height=r.height, device=r.device,
-                           threads=r.threads, limits=job.limits)  # fmt: skip
+                           threads=r.threads, limits=job.limits, write_as=job.write_as)  # fmt: skip
     except Exception as e:  # the file's failure, recorded; the batch goes on
         return [{"index": job.index, "error": _message(e)}]
     s = header.signal
@@ -456,7 +458,8 @@ def decode_job(job: DecodeJob) -> list[dict[str, Any]]:
 
 def _read_for_decode(entry: Entry, request: DecodeRequest, limits: Limits) -> DecodeJob:
     try:
-        return DecodeJob(entry.index, read_inr(entry.input, limits), None, request, limits)
+        return DecodeJob(entry.index, read_inr(entry.input, limits), None, request, limits,
+                         image_format_for(entry.output))  # fmt: skip
     except (InrError, OSError) as e:  # unreadable, or vanished since the batch was planned
         return DecodeJob(entry.index, None, _message(e), request, limits)
 

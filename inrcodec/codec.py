@@ -20,9 +20,10 @@ from . import container, coords, families
 from .container import Header, ImageFields, TensorCode
 from .decoder import build_model_from, check_decode
 from .errors import FormatError, InputError, LimitError, OptionError
+from .executors import Executor
 from .family import ImageJob
 from .fit import Checkpoint, ProgressCallback, checkpoint_key
-from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, storable
+from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, storable, writer_bytes
 from .limits import DEFAULT_LIMITS, Limits, read_inr
 from .metrics import psnr as psnr_metric
 from .models import INR
@@ -73,21 +74,26 @@ def encode_image(
     options: EncodeOptions = EncodeOptions(),
     progress: ProgressCallback | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    executor: Executor | None = None,
 ) -> EncodeResult:
-    """Fit, quantize and pack an image; the full result with statistics."""
+    """Fit, quantize and pack an image; the full result with statistics. ``executor`` runs the
+    parts of a fit that are independent (a large image's tiles; default: ``options.jobs``
+    local workers, or this process)."""
     opts = checked_options(options)
-    family = families.by_name(opts.model)
     img = storable(image if isinstance(image, Image) else read_image(image, limits.max_input_pixels))
-    family.refuse_unreachable(img, opts)
+    family = families.for_image(opts.model, (img.height, img.width, img.channels), opts)
+    refuse_parallel(img, opts, executor is not None)
     device = resolve_device(opts.device)
+    asked = opts
     opts, target = image_rate(opts, img.height * img.width)
-    check_encode(img, opts, target, limits)
+    check_encode(img, opts, target, limits)  # first: a model the decoder refuses has no smallest file
+    family.refuse_unreachable(img, asked)
     budget = family.budget(opts)
     checkpoint = open_checkpoint(opts, img.pixels, img.mode)
     start = time.perf_counter()
     with torch_threads(opts.threads):
         job = ImageJob(img, opts, target, budget, device, progress, checkpoint,
-                       lambda model, codes: image_header(img, model, target, codes))  # fmt: skip
+                       lambda model, codes: image_header(img, model, target, codes), executor)  # fmt: skip
         fitted = family.encode_image(job)
     data = container.pack(image_header(img, fitted.model, target, fitted.codes), fitted.payload)
     seconds = time.perf_counter() - start
@@ -98,13 +104,22 @@ def encode_image(
     return finish_encode(img, data, target, fitted.steps, seconds, limits, notices)
 
 
+def refuse_parallel(img: Image, opts: EncodeOptions, executor: bool) -> None:
+    """Refuse ``jobs`` above 1 or an ``executor`` for an encode that has nothing to run in
+    parallel: only a tiled image's tiles are (one image's fit is one process's)."""
+    family = families.for_image(opts.model, (img.height, img.width, img.channels), opts)
+    if (opts.jobs not in (None, 1) or executor) and family.chosen_as is None:
+        raise OptionError(f"--jobs and --executor fit a large image's tiles in parallel; this {img.width}x{img.height} "
+                          f"image is one {family.name} model (tiles: --model grid above 2^20 pixels, or --tile N)")  # fmt: skip
+
+
 def check_encode(img: Image, opts: EncodeOptions, target: RateTarget, limits: Limits, count: int = 1) -> None:
     """Refuse, before any fitting, an encode of ``img`` (``count`` such images fitted together)
     whose planned model the decoder would refuse (a layer, parameter, work or memory limit, or an
     architecture the format cannot hold), or whose working set would pass the encoder's memory
     limit: one line naming what, instead of a long fit that ends in an error or runs out of
     memory. The model is checked by the decoder's own checks, from the header it would write."""
-    family = families.by_name(opts.model)
+    family = families.for_image(opts.model, (img.height, img.width, img.channels), opts)
     if family.plan is None:
         return
     image_shape = (img.height, img.width, img.channels)
@@ -116,16 +131,16 @@ def check_encode(img: Image, opts: EncodeOptions, target: RateTarget, limits: Li
         check_decode(header, 2, img.channels, (img.height, img.width), limits,
                      img.height * img.width * img.channels * (img.bit_depth // 8))  # fmt: skip
         container.unpack(container.pack(header, b""))  # the reader's own structural checks
-    except (FormatError, LimitError) as e:
-        raise type(e)(f"{what} could not be decoded: {e}") from None
+    except (FormatError, LimitError) as e:  # (the flag is decode's: encode's --max-memory is its own)
+        raise type(e)(f"{what} could not be decoded: {str(e).replace(' / --', ' / decode --')}") from None
     except ValueError as e:  # a field the writer cannot store at all (a negative count)
         raise OptionError(f"{what} cannot be written: {e}") from None
     need = count * family.encode_memory(image_shape, opts, tuple(arch))
     if need > limits.max_encode_memory:
         images = f"{count} {img.width}x{img.height} images" if count > 1 else f"this {img.width}x{img.height} image"
         raise LimitError(
-            f"encoding {images} with the {family.name} model needs about {need / 2**30:.1f} GiB, over the "
-            f"limit of {limits.max_encode_memory / 2**30:.1f} GiB (max_encode_memory / --max-memory)"
+            f"encoding {images} with the {family.name} model needs about {need >> 20} MiB, over the "
+            f"limit of {limits.max_encode_memory >> 20} MiB (max_encode_memory / --max-memory)"
         )
 
 
@@ -179,10 +194,13 @@ def decode_image(
     device: str = "cpu",
     threads: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    write_as: str | None = None,
 ) -> Image:
-    """Decode an image .inr at its stored size, a scale factor, or a given width and/or height."""
+    """Decode an image .inr at its stored size, a scale factor, or a given width and/or height.
+    ``write_as`` names the Pillow format the caller will write the result in, so that the
+    writer's memory counts against ``limits.max_memory`` too."""
     header, payload = container.unpack(read_inr(source, limits))
-    (out_h, out_w), cost = _image_decode_plan(header, scale, width, height, limits)
+    (out_h, out_w), cost = _image_decode_plan(header, scale, width, height, limits, write_as)
     s = header.signal
     dev = resolve_device(device)
     with torch_threads(threads):
@@ -201,15 +219,16 @@ def image_decode_cost(
     width: int | None = None,
     height: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    write_as: str | None = None,
 ) -> DecodeCost:
     """What :func:`decode_image` with these arguments would cost (work units, estimated peak
     bytes), from the header alone; the same refusals."""
     header, _ = container.unpack(read_inr(source, limits))
-    return _image_decode_plan(header, scale, width, height, limits)[1]
+    return _image_decode_plan(header, scale, width, height, limits, write_as)[1]
 
 
 def _image_decode_plan(header: Header, scale: float | None, width: int | None, height: int | None,
-                       limits: Limits) -> tuple[tuple[int, int], DecodeCost]:  # fmt: skip
+                       limits: Limits, write_as: str | None = None) -> tuple[tuple[int, int], DecodeCost]:  # fmt: skip
     if not isinstance(header.signal, ImageFields):
         raise InputError("this .inr file holds audio, not an image (use decode_audio)")
     s = header.signal
@@ -218,6 +237,7 @@ def _image_decode_plan(header: Header, scale: float | None, width: int | None, h
     except ValueError as e:
         raise OptionError(str(e)) from None
     limits.check_output(out_h, out_w)
-    depth_bytes = 2 if s.bit_depth == 16 else 1
-    return (out_h, out_w), check_decode(header, 2, s.channels, (out_h, out_w), limits,
-                                        out_h * out_w * s.channels * depth_bytes)  # fmt: skip
+    output = out_h * out_w * s.channels * (2 if s.bit_depth == 16 else 1)
+    if write_as is not None:  # the writer's copy and buffers, held while the output is
+        output += writer_bytes(write_as, out_h, out_w, s.channels, s.bit_depth)
+    return (out_h, out_w), check_decode(header, 2, s.channels, (out_h, out_w), limits, output)

@@ -32,6 +32,11 @@ MINOR = 0
 #: major versions this reader decodes: 2.0 changed what a latent grid's coder parameter means
 #: (1.x readers would ignore it and misdecode), the layout here is the same
 READABLE_MAJORS = (1, 2)
+#: model families newer than their major version, and the minor version that added them: 2.1
+#: added the tiled family (5). A file is written with the oldest version that has its family, so
+#: files of the other families stay 2.0; a 2.0 decoder refuses a tiled file by name ("unknown
+#: model family 5"), and this reader refuses a file that claims a family its version lacks.
+FAMILY_MINOR = {5: 1}
 #: bytes around the header and payload: magic, version, two lengths, CRC
 FRAMING_BYTES = 4 + 2 + 4 + 4 + 4
 
@@ -257,6 +262,9 @@ def _read_header(data: bytes, version: tuple[int, int]) -> Header:
         raise FormatError(f"unknown modality {modality}")
     coords = r.u8("coordinate convention")
     family = r.u8("model family")
+    if family in FAMILY_MINOR and version < (MAJOR, FAMILY_MINOR[family]):
+        raise FormatError(f"model family {family} needs format {MAJOR}.{FAMILY_MINOR[family]} "
+                          f"(file is {version[0]}.{version[1]})")  # fmt: skip
     n_arch = r.uvarint("architecture count", _MAX_ARCH)
     arch = tuple(r.svarint(f"architecture[{i}]", 1 << 40) for i in range(n_arch))
     target_kind = r.u8("rate target kind")
@@ -295,11 +303,16 @@ def _read_header(data: bytes, version: tuple[int, int]) -> Header:
 # --- file --------------------------------------------------------------------------------------
 
 
+def written_version(family: int) -> tuple[int, int]:
+    """The format version a file of model family ``family`` is written as (:data:`FAMILY_MINOR`)."""
+    return MAJOR, FAMILY_MINOR.get(family, MINOR)
+
+
 def pack(header: Header, payload: bytes) -> bytes:
     """The complete .inr file for a header and payload."""
     hdr = _write_header(header)
     body = b"".join(
-        [MAGIC, bytes([MAJOR, MINOR]), struct.pack("<I", len(hdr)), hdr,
+        [MAGIC, bytes(written_version(header.family)), struct.pack("<I", len(hdr)), hdr,
          struct.pack("<I", len(payload)), payload]
     )  # fmt: skip
     return body + struct.pack("<I", zlib.crc32(body))

@@ -61,14 +61,16 @@ def check_decode(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ..
         raise FormatError(f"the {cls.name} family cannot hold {'audio' if in_dim == 1 else 'images'}")
     limits.check("model layers", cls.layer_count(header.arch), "max_layers")
     n_params = cls.count_parameters(header.arch, in_dim, out_dim)
-    limits.check("model parameters", n_params, "max_parameters")
+    # what a decoder holds at once: all of them, or one tile's of a tiled file
+    held = cls.resident_parameters(header.arch, in_dim, out_dim)
+    limits.check("model parameters", held, "max_parameters")
     family.check_header(header)
     cost = family.cost(header, in_dim, out_dim, shape)
     table_work, table_bytes = tables_cost(header.tensors)
     work = cost.work + table_work + SYMBOL_WORK * n_params + SAMPLE_WORK * math.prod(shape) + extra_work
     # parameters: decoded symbols (int64), their dequantized values and the model's float32 copy;
     # the family's buffers; one band's activations; the tables; the output
-    memory = 24 * n_params + cost.memory + cost.band_bytes(math.prod(shape)) + table_bytes + output_bytes
+    memory = 24 * held + cost.memory + cost.band_bytes(math.prod(shape)) + table_bytes + output_bytes
     limits.check("decoding memory (bytes)", memory, "max_memory")
     limits.check("decoding work (units of about a multiply-add)", work, "max_work")
     return DecodeCost(work, memory, cost.point_floats)
@@ -139,7 +141,7 @@ def describe(source: bytes | str | os.PathLike, limits: Limits = DEFAULT_LIMITS)
         )
     limits.check("model layers", cls.layer_count(header.arch), "max_layers")
     n_params = cls.count_parameters(header.arch, in_dim, out_dim)
-    limits.check("model parameters", n_params, "max_parameters")
+    limits.check("model parameters", cls.resident_parameters(header.arch, in_dim, out_dim), "max_parameters")
     with torch.device("meta"):  # the shapes only: nothing is allocated
         sizes = [p.numel() for _, p in cls.from_arch(header.arch, in_dim, out_dim).coded_tensors()]
     # What storing each symbol in a fixed number of bits (its range's width) would take.

@@ -24,6 +24,7 @@ from .rate import image_target
 if TYPE_CHECKING:
     import torch
 
+    from .executors import Executor
     from .fit import Budget, Checkpoint, ProgressCallback
     from .io.image import Image
     from .options import EncodeOptions
@@ -44,6 +45,9 @@ class ImageJob:
     #: the file's header around a model and its coded tensors (for families that measure their
     #: real file size while they search their quantization steps)
     header_for: Callable[[INR, tuple[TensorCode, ...]], Header]
+    #: where independent parts of the fit (a tiled image's tiles) may run; None: the family
+    #: decides (here, or ``options.jobs`` local workers)
+    executor: Executor | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,9 @@ class Family:
     - ``encode_memory(image_shape, opts, arch)``: the encoder's working set in bytes for an image
       of ``image_shape`` fitted with the planned ``arch``, estimated before fitting (checked
       against ``Limits.max_encode_memory``; measured against real encodes in docs/reliability.md).
+    - ``chosen_as``: the ``--model`` name that writes this family when it is not its own (the
+      tiled family is what ``grid`` writes for large images); ``applies(image_shape, opts)``:
+      whether an encode of that name takes this family instead (:func:`inrcodec.families.for_image`).
     """
 
     model: type[INR]
@@ -127,8 +134,13 @@ class Family:
     describe: Callable[[Header], dict[str, Any]] = _no_fields
     min_bytes: Callable[[tuple[int, int, int], EncodeOptions], int] = _no_minimum
     decode_cost: Callable[[Header, int, int, tuple[int, ...]], DecodeCost] | None = None
-    plan: Callable[[tuple[int, int, int], EncodeOptions, RateTarget], tuple[tuple[int, ...], tuple[TensorCode, ...]]] | None = None
+    plan: (
+        Callable[[tuple[int, int, int], EncodeOptions, RateTarget], tuple[tuple[int, ...], tuple[TensorCode, ...]]]
+        | None
+    ) = None
     encode_memory: Callable[[tuple[int, int, int], EncodeOptions, tuple[int, ...]], int] = _no_encoder_memory
+    chosen_as: str | None = None
+    applies: Callable[[tuple[int, int, int], EncodeOptions], bool] | None = None
 
     def cost(self, header: Header, in_dim: int, out_dim: int, shape: tuple[int, ...]) -> DecodeCost:
         """What decoding ``header``'s file onto ``shape`` costs (the ``decode_cost`` hook)."""

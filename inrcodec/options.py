@@ -21,7 +21,8 @@ from .errors import OptionError
 EFFORTS = ("fast", "default", "high", "max")
 
 #: options that only some model families use; a family lists the ones it does
-FAMILY_OPTIONS = ("quant", "bits", "depth", "width", "omega", "lr", "batch", "qat", "compile", "lmbda", "grid")
+FAMILY_OPTIONS = ("quant", "bits", "depth", "width", "omega", "lr", "batch", "qat", "compile", "lmbda", "grid",
+                  "tile", "jobs")  # fmt: skip
 
 #: options with no command-line flag
 API_ONLY = ("bits", "lr", "batch", "qat", "compile", "lmbda", "grid")
@@ -63,6 +64,8 @@ class EncodeOptions:
     # latent grid:
     lmbda: float | None = None  # fixed rate-distortion trade-off instead of a rate target
     grid: Any = None  # a GridConfig, or a mapping of its fields to override (recipe screens)
+    tile: int | None = None  # tiles of at most this many pixels a side; 0: never [above 1 MP, 768]
+    jobs: int | None = None  # tiles fitted at once, in local worker processes [1]
     checkpoint: str | os.PathLike | None = None  # resume file: an interrupted encode continues
     checkpoint_every: float = 10.0  # seconds between checkpoint saves
 
@@ -108,6 +111,8 @@ _RULES: dict[str, tuple[Any, str]] = {
     "qat": (lambda v: isinstance(v, (int, float)) and 0 <= v < 1, "in [0, 1)"),
     "overlap": (lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "in [0, 1] (a share of a segment)"),
     "batch": (lambda v: isinstance(v, int) and v >= 1, "at least 1"),
+    "tile": (lambda v: _integer(v, 0, 1 << 31) and (v == 0 or v >= 32), "0 (no tiles) or at least 32 pixels"),
+    "jobs": (lambda v: _integer(v, 1, 4096), "a whole number in 1..4096"),
     "threads": (lambda v: isinstance(v, int) and v >= 1, "at least 1"),
     "seed": (lambda v: _integer(v, 0, (1 << 63) - 1), "a whole number in 0..2^63-1"),
     "steps": (lambda v: _integer(v, 1, 1 << 62), "a whole number, at least 1"),
@@ -128,7 +133,10 @@ _RULES: dict[str, tuple[Any, str]] = {
 _BOUNDS: dict[str, tuple[Any, str]] = {
     "threads": (lambda v: v <= MAX_THREADS, f"at most {MAX_THREADS}"),
     "omega": (lambda v: OMEGA_RANGE[0] <= v <= OMEGA_RANGE[1], "in [1/16, 1e9] (the header stores omegas in 1/16)"),
-    "hidden_omega": (lambda v: OMEGA_RANGE[0] <= v <= OMEGA_RANGE[1], "in [1/16, 1e9] (the header stores omegas in 1/16)"),
+    "hidden_omega": (
+        lambda v: OMEGA_RANGE[0] <= v <= OMEGA_RANGE[1],
+        "in [1/16, 1e9] (the header stores omegas in 1/16)",
+    ),
 }
 
 

@@ -28,6 +28,7 @@ Pillow's writers do. Modes L, LA, RGB, RGBA and I;16 are written; convert others
 
 from __future__ import annotations
 
+import contextvars
 import os
 from typing import IO
 
@@ -58,7 +59,7 @@ class InrImageFile(ImageFile.ImageFile):
     format_description = "inrcodec implicit neural representation"
 
     def _open(self) -> None:
-        limits = _opening_limits or LIMITS
+        limits = _opening_limits.get() or LIMITS
         self.fp.seek(0, os.SEEK_END)
         size = self.fp.tell()
         self.fp.seek(0)
@@ -118,8 +119,8 @@ class InrImageFile(ImageFile.ImageFile):
         return Image.Image.load(self)
 
 
-#: the limits of the :func:`open` call in progress (Pillow's own ``Image.open`` takes none)
-_opening_limits: Limits | None = None
+#: the limits of the :func:`open` call in progress, in this thread (``Image.open`` takes none)
+_opening_limits: contextvars.ContextVar[Limits | None] = contextvars.ContextVar("inr_opening_limits", default=None)
 
 
 def open(fp: str | os.PathLike | IO[bytes], size: tuple[int, int] | None = None,
@@ -127,12 +128,11 @@ def open(fp: str | os.PathLike | IO[bytes], size: tuple[int, int] | None = None,
     """Open an .inr file with Pillow, decoding at ``size`` = (width, height) or ``scale`` times
     the stored size (either larger or smaller), under ``limits`` (default :data:`LIMITS`); an
     OptionError for both or invalid values."""
-    global _opening_limits
-    _opening_limits = limits
+    token = _opening_limits.set(limits)
     try:
         im = Image.open(fp, formats=[FORMAT])
     finally:
-        _opening_limits = None
+        _opening_limits.reset(token)
     if not isinstance(im, InrImageFile):
         raise InrError(f"not an .inr image: {fp}")
     if size is not None or scale is not None:

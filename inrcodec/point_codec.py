@@ -254,7 +254,9 @@ def point_budget(opts) -> Budget:
 _FLOOR_FROM_BITS = 8.0
 
 
-def point_plan(image_shape: tuple[int, int, int], opts, target: RateTarget) -> tuple[tuple[int, ...], tuple[TensorCode, ...]]:
+def point_plan(
+    image_shape: tuple[int, int, int], opts, target: RateTarget
+) -> tuple[tuple[int, ...], tuple[TensorCode, ...]]:
     """The architecture a coordinate-network encode of an image of ``image_shape`` plans for
     ``target`` (or the given depth and width), and its tensors' fields at their fewest bytes:
     known without building the network, however large."""

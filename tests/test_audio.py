@@ -17,10 +17,10 @@ import torch
 from click.testing import CliRunner
 
 import inrcodec
-from inrcodec import container, coords, decoder, families, limits
+from inrcodec import audio, container, coords, decoder, families, limits
 from inrcodec.audio import AudioEncodeOptions, decode_audio, encode_audio_clip, lowpass_kernel, open_audio
 from inrcodec.cli import main
-from inrcodec.errors import FormatError, InputError, OptionError
+from inrcodec.errors import FormatError, InputError, LimitError, OptionError
 from inrcodec.io.audio import from_array, read_audio
 from inrcodec.models import Segments, Siren
 from inrcodec.models.segments import OVERLAP_UNITS
@@ -83,11 +83,73 @@ def test_size_target_is_recorded_as_bytes():
     assert abs(len(data) / 4000 - 1) <= 0.10
 
 
+def test_snr_rises_with_the_bitrate():
+    """At equal steps a larger target buys a larger network and a better fit (issue 18: with a
+    wall-clock budget a 64 kbit/s file once came out worse than a 16 kbit/s one)."""
+    x = tone(0.5, 8000)
+    results = [encode_audio_clip(x, AudioEncodeOptions(kbps=k, steps=200, seed=0), rate=8000) for k in (8, 24, 64)]
+    snrs = [r.snr for r in results]
+    assert all(a < b for a, b in zip(snrs, snrs[1:])), snrs
+    assert all(abs(r.kbps / k - 1) <= 0.10 for r, k in zip(results, (8, 24, 64)))
+
+
 def test_same_seed_gives_identical_bytes():
     a = inrcodec.encode_audio(tone(), 8000, kbps=32, **FAST)
     b = inrcodec.encode_audio(tone(), 8000, kbps=32, **FAST)
     assert a == b
     assert a != inrcodec.encode_audio(tone(), 8000, kbps=32, steps=20, seed=1)
+
+
+# --- effort: presets of steps, not seconds -------------------------------------------------------
+
+
+def test_effort_presets_are_step_counts_scaled_for_long_clips():
+    assert audio.EFFORT_STEPS["fast"] < audio.EFFORT_STEPS["default"] < audio.EFFORT_STEPS["high"]
+    assert audio.EFFORT_STEPS["high"] < audio.EFFORT_STEPS["max"]
+    for effort, steps in audio.EFFORT_STEPS.items():
+        assert audio.effort_steps(effort, 1.0) == steps
+        assert audio.effort_steps(effort, audio.EFFORT_CLIP_SECONDS) == steps
+        assert audio.effort_steps(effort, 4 * audio.EFFORT_CLIP_SECONDS) == 4 * steps
+
+
+def test_the_default_budget_is_steps_and_no_wall_time():
+    budget = audio.audio_budget(AudioEncodeOptions(), 7.0)
+    assert (budget.steps, budget.seconds) == (audio.EFFORT_STEPS["default"], None)
+    budget = audio.audio_budget(AudioEncodeOptions(effort="high", steps=50), 7.0)
+    assert (budget.steps, budget.seconds) == (50, None)  # --steps replaces the effort
+    budget = audio.audio_budget(AudioEncodeOptions(time=3.0), 7.0)
+    assert (budget.steps, budget.seconds) == (None, 3.0)  # --time is still possible
+
+
+@pytest.fixture
+def tiny_efforts(monkeypatch):
+    """Presets of a few steps, so that an encode at an effort runs in a moment."""
+    monkeypatch.setattr(audio, "EFFORT_STEPS", {"fast": 6, "default": 12, "high": 24, "max": 48})
+
+
+def test_an_effort_runs_its_steps_and_gives_the_same_bytes_twice(tiny_efforts):
+    a = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32, effort="fast"), rate=8000)
+    b = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32, effort="fast"), rate=8000)
+    assert a.steps == 6 and a.data == b.data
+    c = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32), rate=8000)
+    assert c.steps == 12 and c.data != a.data
+
+
+def test_cli_accepts_effort_for_audio(tiny_efforts, tmp_path, wav):
+    inr = tmp_path / "e.inr"
+    r = CliRunner().invoke(main, ["encode", str(wav), "-o", str(inr), "--effort", "high", "--json", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["steps"] == 24
+    again = tmp_path / "f.inr"
+    assert (
+        CliRunner().invoke(main, ["encode", str(wav), "-o", str(again), "--effort", "high", "--quiet"]).exit_code == 0
+    )
+    assert inr.read_bytes() == again.read_bytes()
+
+
+def test_an_unknown_effort_is_an_option_error():
+    with pytest.raises(OptionError, match="effort must be one of fast, default, high, max"):
+        inrcodec.encode_audio(tone(), 8000, effort="quick")
 
 
 def test_a_few_milliseconds_encode_and_decode():
@@ -437,3 +499,35 @@ def test_api_rate_errors_are_option_errors(blob):
     for rate in (0, -5, 10**9, 48000.5):
         with pytest.raises(OptionError):
             open_audio(blob, rate)
+
+
+# --- issue 14 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3])
+def test_clips_of_a_few_samples_encode_and_decode(frames):
+    """A 1-sample clip planned omega_0 = 0.016, stored as 0 in the header's 1/16 units: the
+    encoder built (3, 2, 0, 480), which its own decoder refuses."""
+    data = inrcodec.encode_audio(np.full(frames, 0.25, np.float32), 8000, steps=5)
+    samples, rate = decode_audio(data)
+    assert samples.shape == (frames, 1) and rate == 8000
+
+
+@pytest.mark.parametrize(
+    "options, limit",
+    [({"depth": 1000}, "max_layers"), ({"width": 100_000}, "max_parameters"), ({"omega": 1e12}, "omega")],
+)
+def test_the_audio_encoder_refuses_before_fitting_what_its_decoder_would_refuse(monkeypatch, options, limit):
+    def never(*args, **kwargs):
+        raise AssertionError("fitted")
+
+    monkeypatch.setattr("inrcodec.audio.fit_and_pack", never)
+    with pytest.raises((OptionError, LimitError), match=limit):
+        inrcodec.encode_audio(np.zeros(20_000, np.float32), 8000, steps=5, **options)
+
+
+def test_the_audio_encoder_honours_its_memory_limit(monkeypatch):
+    monkeypatch.setattr("inrcodec.audio.fit_and_pack", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    with pytest.raises(LimitError, match=r"over the limit of 8 MiB \(max_encode_memory / --max-memory\)"):
+        inrcodec.encode_audio(np.zeros(20_000, np.float32), 8000, steps=5,
+                              limits=limits.Limits(max_encode_memory=8 << 20))  # fmt: skip

@@ -122,8 +122,11 @@ def test_single_file_commands_are_unchanged_and_refuse_batch_options(runner, pho
     out = tmp_path / "one.inr"
     r = invoke(runner, "encode", photos / "p0.png", "-o", out, *FAST, "--quiet")
     assert r.exit_code == 0 and out.exists()
-    r = invoke(runner, "encode", photos / "p0.png", *FAST, "--jobs", "2")
-    assert r.exit_code == 2 and "--jobs is for batches" in r.stderr
+    r = invoke(runner, "encode", photos / "p0.png", *FAST, "--force")
+    assert r.exit_code == 2 and "--force is for batches" in r.stderr
+    # --jobs spreads a single image's tiles (docs/scaling.md); an untiled image has none to spread
+    r = invoke(runner, "encode", photos / "p0.png", "-o", tmp_path / "jobs.inr", *FAST, "--jobs", "2", "--quiet")
+    assert r.exit_code == 2 and "fit a large image's tiles in parallel" in r.stderr
     r = invoke(runner, "encode", photos / "p0.png", photos / "p1.png", "-o", out, *FAST)
     assert r.exit_code == 2 and "-d FOLDER" in r.stderr
     r = invoke(runner, "decode", out)
@@ -179,3 +182,42 @@ def test_batch_decoded_pixels_equal_a_single_decode(photos, tmp_path):
 
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "png" / "p0.png")),
                                   inrcodec.decode(tmp_path / "p0.inr"))  # fmt: skip
+
+
+SEEDS = Path(__file__).resolve().parent / "fuzz" / "seeds"
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+
+def test_batch_decode_goes_past_a_hostile_file_to_the_summary(runner, tmp_path):
+    """Issue 14: a 16-bit colour header (valid CRC) between two good files stopped the batch with
+    a traceback, so the second good file was never written and no summary came."""
+    files = [tmp_path / "good.inr", tmp_path / "rgb16.inr", tmp_path / "good2.inr"]
+    files[0].write_bytes((SEEDS / "siren_rgb.inr").read_bytes())
+    files[1].write_bytes((BAD / "rgb16_valid_crc.inr").read_bytes())
+    files[2].write_bytes((SEEDS / "grid_rgb.inr").read_bytes())
+    result = invoke(runner, "decode", *files, "-d", tmp_path / "out", "--quiet")
+    assert result.exit_code == 1
+    assert (tmp_path / "out" / "good.png").exists() and (tmp_path / "out" / "good2.png").exists()
+    assert not (tmp_path / "out" / "rgb16.png").exists()
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("inrcodec: error:")]
+    assert any("rgb16.inr: 16-bit depth is for grayscale" in ln for ln in errors)
+    assert "Traceback" not in result.output + result.stderr
+    assert errors[-1].endswith("(2 decoded, 0 skipped, 1 failed)")
+
+
+def test_a_failure_writing_one_output_does_not_stop_the_batch(monkeypatch, tmp_path):
+    """Whatever the writer raises for one file (here a ValueError) is that file's failure."""
+    real = batch.write_image
+
+    def write(path, *args, **kwargs):
+        if Path(path).stem == "a":
+            raise ValueError("the writer broke\nover two lines")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "write_image", write)
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.inr").write_bytes((SEEDS / "siren_rgb.inr").read_bytes())
+    outcome = batch.decode_batch([tmp_path / "a.inr", tmp_path / "b.inr"], tmp_path / "out")
+    assert [r.status for r in outcome.results] == ["failed", "done"]
+    assert outcome.results[0].error == "ValueError: the writer broke over two lines"
+    assert (tmp_path / "out" / "b.png").exists()

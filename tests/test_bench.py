@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from PIL import Image
 import inrcodec
 from inrcodec.bench import datasets
 from inrcodec.bench.cache import ROWS_FILE, RowCache
-from inrcodec.bench.classical import CLASSICAL_CODECS
+from inrcodec.bench.classical import CLASSICAL_CODECS, JpegXl
 from inrcodec.bench.codec_base import match_channels, parse_number_list
 from inrcodec.bench.codecs import CodecSpec
 from inrcodec.bench.harness import BenchConfig, run_benchmark
@@ -67,6 +68,8 @@ def bench(*args: str):
 @pytest.mark.parametrize("codec_class", CLASSICAL_CODECS, ids=lambda c: c.name)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_every_classical_codec_round_trips_gray_and_rgb(codec_class, channels):
+    if codec_class is JpegXl:
+        pytest.importorskip("imagecodecs", reason="JPEG XL is the [bench] extra's (imagecodecs)")
     pixels = textured_image(48, channels)
     codec = codec_class()
     setting = codec_class.default_settings[-2]  # a high rate: tiny images pay for headers
@@ -74,6 +77,14 @@ def test_every_classical_codec_round_trips_gray_and_rgb(codec_class, channels):
     decoded = match_channels(codec.decode(codec.encode(pixels, setting)), channels)
     assert decoded.shape == pixels.shape and decoded.dtype == np.uint8
     assert inrcodec.metrics.psnr(pixels, decoded) > 20
+
+
+def test_jpegxl_without_its_extra_is_a_one_line_error(two_images, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)  # what an install without [bench] has
+    r = bench(str(two_images), "--codec", "jpegxl", "-o", str(tmp_path / "out"))
+    assert r.exit_code != 0 and (r.exception is None or isinstance(r.exception, SystemExit))
+    assert 'the jpegxl codec needs imagecodecs: pip install "inrcodec[bench]"' in r.output
+    assert "Traceback" not in r.output
 
 
 def test_avif_tune_psnr_changes_the_output():

@@ -402,6 +402,18 @@ def test_progress_on_a_terminal_is_a_bar_rewritten_in_place(capsys, monkeypatch)
     assert third.startswith("quantize  10% [") and third.endswith("\n")
 
 
+def test_a_plain_progress_line_without_a_best_psnr_is_printed(capsys):
+    # a tiled fit reports each tile's PSNR but no best over the image: the line must still print
+    from inrcodec.cli.common import ProgressLine
+    from inrcodec.fit import Progress
+
+    line = ProgressLine(every=0.0)
+    line.tty = False
+    line(Progress("fit", 10, 20, 1.0, 1.0, 25.5, None, "  tile 1/4"))
+    err = capsys.readouterr().err
+    assert "fit       step 10/20  PSNR  25.50 dB  0:01 elapsed, 0:01 left  tile 1/4" in err and "best" not in err
+
+
 def test_progress_off_a_terminal_is_plain_lines_and_quiet_silences_it(runner, rgb_png, tmp_path):
     r = runner.invoke(main, ["encode", str(rgb_png), "-o", str(tmp_path / "a.inr"), "--bpp", "4", "--steps", "200"])
     assert r.exit_code == 0, r.output

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -136,3 +138,117 @@ def test_decode_refuses_sizes_over_the_limit_before_allocating():
 def test_garbage_is_not_an_inr_file():
     with pytest.raises(FormatError):
         inrcodec.decode(b"hello world, not a codec file")
+
+
+# --- issue 14: hostile values that used to end in tracebacks or runaway allocations ----------------
+
+
+def test_a_sixteen_bit_colour_header_is_malformed():
+    """docs/format.md has always said 16-bit is for grayscale; the reader now says so too, so
+    that no writer (the CLI's PNG, Pillow, batch decode) is handed 16-bit colour."""
+    import dataclasses
+
+    from inrcodec import container
+
+    seed = (Path(__file__).resolve().parent / "fuzz" / "seeds" / "siren_rgb.inr").read_bytes()
+    header, payload = container.unpack(seed)
+    for mode in (2, 3, 4):
+        bad = dataclasses.replace(header, signal=dataclasses.replace(header.signal, mode=mode, bit_depth=16))
+        with pytest.raises(FormatError, match="16-bit depth is for grayscale"):
+            inrcodec.decode(container.pack(bad, payload))
+
+
+def test_a_sixteen_bit_colour_array_is_encoded_at_eight_bits_with_a_notice():
+    img = (smooth_image(12, 16).astype(np.uint16) * 257) + 3
+    result = codec.encode_image(img, EncodeOptions(model="siren", bpp=8.0, **FAST))
+    assert inrcodec.info(result.data)["bit_depth"] == 8
+    assert any("16-bit RGB image encoded at 8 bits" in n for n in result.notices)
+    assert inrcodec.decode(result.data).dtype == np.uint8
+
+
+def test_writing_sixteen_bit_colour_pixels_falls_back_to_eight_bits(tmp_path):
+    from inrcodec.io.image import write_image
+
+    notices = write_image(tmp_path / "x.png", np.full((2, 3, 3), 40000, np.uint16), "RGB")
+    assert notices == ["PNG cannot hold 16 bits in RGB; written at 8 bits"]
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ({"seed": 10**23}, "--seed must be a whole number in 0..2^63-1"),
+        ({"seed": -1}, "--seed must be a whole number in 0..2^63-1"),
+        ({"threads": 100_000}, "--threads must be at most 1024"),
+        ({"model": "siren", "omega": 0.01}, "--omega must be in [1/16, 1e9]"),
+        ({"steps": 0}, "--steps must be a whole number, at least 1"),
+        ({"time": float("inf")}, "--time must be a positive number of seconds"),
+    ],
+)
+def test_option_values_that_used_to_raise_other_exceptions_are_refused(option, message):
+    with pytest.raises(OptionError) as e:
+        codec.encode_image(smooth_image(), EncodeOptions(bpp=8.0, **option))
+    assert str(e.value).startswith(message)
+
+
+def test_decode_threads_are_checked_by_the_api():
+    blob = (Path(__file__).resolve().parent / "fuzz" / "seeds" / "siren_rgb.inr").read_bytes()
+    for threads in (-3, 0, 5000):
+        with pytest.raises(OptionError, match="threads must be"):
+            codec.decode_image(blob, threads=threads)
+
+
+@pytest.mark.parametrize(
+    "options, limit",
+    [
+        ({"model": "siren", "width": 100_000}, "max_parameters"),
+        ({"model": "siren", "depth": 100_000}, "max_layers"),
+        ({"model": "fourier", "depth": 300}, "max_layers"),
+        ({"model": "grid", "grid": {"hidden": 5000}}, "invalid grid architecture"),
+        ({"model": "grid", "grid": {"context_hidden": 300}}, "invalid grid architecture"),
+    ],
+)
+def test_the_encoder_refuses_before_fitting_what_its_decoder_would_refuse(monkeypatch, options, limit):
+    """The planned (or given) architecture goes through the decoder's own checks first: a
+    100 000-wide SIREN used to try to allocate 40 GB, 100 000 layers ran for minutes."""
+    import dataclasses
+
+    from inrcodec import families
+
+    def never(job):
+        raise AssertionError("fitted")
+
+    family = families.IMAGE_FAMILIES[options["model"]]
+    monkeypatch.setitem(families.IMAGE_FAMILIES, family.name, dataclasses.replace(family, encode_image=never))
+    with pytest.raises((LimitError, FormatError), match=limit) as e:
+        codec.encode_image(smooth_image(), EncodeOptions(bpp=8.0, **options))
+    assert str(e.value).startswith(f"the {family.name} model this encode plans could not be decoded: ")
+
+
+def test_a_float_tiff_with_an_infinite_sample_is_refused(tmp_path):
+    from PIL import Image
+
+    values = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    values[3, 3] = np.inf
+    Image.fromarray(values, "F").save(tmp_path / "inf.tif")
+    with pytest.raises(InputError, match="has 1 NaN or infinite samples"):
+        codec.encode_image(str(tmp_path / "inf.tif"), EncodeOptions(bpp=8.0, **FAST))
+    values[3, 3] = np.nan
+    Image.fromarray(values, "F").save(tmp_path / "nan.tif")
+    with pytest.raises(InputError, match="has 1 NaN or infinite samples"):
+        codec.encode_image(str(tmp_path / "nan.tif"), EncodeOptions(bpp=8.0, **FAST))
+
+
+def test_a_png_whose_data_ends_early_is_refused(tmp_path):
+    """Pillow fills the rows a truncated stream lacks with zeros, silently."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"".join(b"\0" + bytes(range(40)) for _ in range(10))
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 30, 8, 0, 0, 0, 0))
+    (tmp_path / "short.png").write_bytes(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", zlib.compress(rows))
+                                         + chunk(b"IEND", b""))  # fmt: skip
+    with pytest.raises(InputError, match="ends after 410 of 1230 bytes"):
+        codec.encode_image(str(tmp_path / "short.png"), EncodeOptions(bpp=8.0, **FAST))

@@ -149,3 +149,14 @@ def test_errors_in_ray_tasks_arrive_as_the_original_exception(ray_instance):
         with pytest.raises(OptionError, match="threads must be at least 1"):
             # (a function of the package: Ray workers import it by name)
             list(pool.map_unordered(EncodeOptions.validated, [EncodeOptions(threads=0)]))
+
+
+@pytest.mark.slow
+def test_one_large_image_spreads_its_tiles_over_ray_and_writes_the_local_bytes(ray_instance):
+    from inrcodec import codec
+
+    photo = smooth_image(96, 128, seed=7)
+    opts = EncodeOptions(bpp=2.0, steps=10, seed=2, tile=64)
+    with make_executor(1, 1, kind="ray") as pool:
+        on_ray = codec.encode_image(photo, opts, executor=pool).data
+    assert on_ray == codec.encode_image(photo, opts).data

@@ -22,7 +22,7 @@ from inrcodec import container, decoder, limits
 from inrcodec.errors import FormatError, LimitError, OptionError
 from inrcodec.limits import Limits
 
-from .fuzz import harness
+from .fuzz import fuzz_structured, harness, resources
 
 FUZZ = Path(__file__).resolve().parent / "fuzz"
 SEEDS = {p.name: p.read_bytes() for p in sorted((FUZZ / "seeds").glob("*.inr"))}
@@ -115,6 +115,41 @@ def test_structured_header_edits(name, data):
 @pytest.mark.parametrize("path", REPLAY, ids=lambda p: p.name[:16])
 def test_fuzz_corpus_replays_cleanly(path):
     harness.check_outcome(path.read_bytes())
+
+
+@pytest.mark.skipif(not resources.can_measure_memory(), reason="needs Linux's /proc/self/clear_refs")
+def test_structure_aware_fuzzing_on_a_budget(tmp_path, monkeypatch):
+    """The structure-aware fuzzer (extreme values in every header field, valid CRCs) for a few
+    hundred inputs: each ends in a decode or a one-line InrError *and* stays within the cost
+    model's memory and time (tests/fuzz/fuzz_structured.py; the campaign is docs/reliability.md)."""
+    # CPU time on another (slower, loaded) CI machine: twice the campaign's allowance, and room for
+    # one-time costs (first calls, lazy imports) that an in-process decode pays on its first input
+    monkeypatch.setattr(fuzz_structured, "TIME_FACTOR", 2 * fuzz_structured.TIME_FACTOR)
+    monkeypatch.setattr(fuzz_structured, "TIME_SLACK", 0.5)
+    stats = fuzz_structured.run(minutes=2.0, seed=7, artifacts=tmp_path, executions=150)
+    assert stats.findings == 0, sorted(p.name for p in tmp_path.iterdir())
+    assert stats.decoded and stats.refused
+
+
+def test_the_issue_14_regressions_are_refused_or_decoded_within_bounds():
+    """Each input of issue 14 (tests/fuzz/regressions), under the default limits: a one-line
+    refusal, or a decode the cost model bounds."""
+    names = ["rgb16.inr", "grid_latent_overflow.inr", "grid_context_256.inr", "grid_tall_1e6.inr"]
+    outcomes = {}
+    for name in names:
+        data = (FUZZ / "regressions" / name).read_bytes()
+        try:
+            cost = resources.estimate(data, {}, limits.DEFAULT_LIMITS)
+        except (FormatError, LimitError) as e:
+            outcomes[name] = str(e)
+            continue
+        outcomes[name] = cost
+    assert "16-bit depth is for grayscale" in outcomes["rgb16.inr"]
+    assert outcomes["grid_latent_overflow.inr"].memory < 1 << 28  # refused while decoding (below)
+    with pytest.raises(FormatError, match="beyond"):
+        inrcodec.decode((FUZZ / "regressions" / "grid_latent_overflow.inr").read_bytes())
+    assert outcomes["grid_context_256.inr"].memory < 256 << 20  # decodes within --max-memory 256
+    assert outcomes["grid_tall_1e6.inr"].work > 10**9 * 100  # more than --max-work 100
 
 
 # --- resource limits: refused from the header, before allocating -------------------------------

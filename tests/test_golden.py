@@ -4,7 +4,10 @@ The v1.1 files of the point families and audio were written by inrcodec 0.1.0 wi
 ``encode_image("tests/data/golden_source.png", EncodeOptions(model="siren", bpp=6, steps=200,
 seed=11))`` (and ``model="fourier", depth=2, width=8``; and ``model="grid"`` for the latent grid), and ``encode_audio`` of a 0.1 s stereo tone at 8 kHz
 (``kbps=48, segment=0.05, steps=200, seed=11``). The v2.0 grid file (the wavefront context) was
-written by inrcodec 0.3.0 with the same grid call. They are never rewritten.
+written by inrcodec 0.3.0 with the same grid call. The v2.1 tiled file (the tiled family, 2 x 2
+tiles) was written by inrcodec 0.5.0, the first that writes format 2.1, with
+``inrcodec.encode(skimage.data.astronaut()[100:164, 180:260], bpp=4, steps=100, seed=11, tile=40)``.
+They are never rewritten.
 
 Two things are checked, with two strictnesses (docs/reliability.md, "What is exact and what is
 within ±1"):
@@ -42,6 +45,7 @@ GOLDEN = {
     "golden_v1_1_fourier.inr": "e437ab30d7e6d8a2679b00174e206a345e63249171d36251b03ba2d940c146a6",
     "golden_v1_1_grid.inr": "2beba3efe77cf19fe5afac6cf453580653b8447e634e15ec9eef51f950822ccc",
     "golden_v2_0_grid.inr": "84d9c20ad541f16d7489bb076a7753a07457bda9e68e786c29371cdd9543be94",
+    "golden_v2_1_tiled.inr": "c7c5740d2710e32a8f5032bd56c637a0de314f919a88d7c4149d412e8f20bfc0",
     "golden_v1_1_segments.inr": "9656fbdc9a9aeca2b0f61980988c908a4927536cfbb2ba00882fd689b5856d06",
 }
 
@@ -129,6 +133,8 @@ def test_golden_grid_files_use_their_versions_context_schemes():
                                   ("golden_v2_0_grid.inr", (2, 0), "wavefront")):  # fmt: skip
         header, _ = container.unpack((DATA / name).read_bytes())
         assert header.version == version and scheme_of(header).name == scheme
+    header, _ = container.unpack((DATA / "golden_v2_1_tiled.inr").read_bytes())
+    assert header.version == (2, 1) and header.family == 5
 
 
 def _with_latent_scheme(name: str, scheme: int) -> bytes:

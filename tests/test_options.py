@@ -119,6 +119,8 @@ API_INAPPLICABLE = [
     ("fourier", {"lmbda": 0.004}),
     ("fourier", {"grid": {"levels": 5}}),
     ("fourier", {"omega": 30}),
+    ("siren", {"tile": 512}),
+    ("fourier", {"jobs": 2}),
 ]
 
 
@@ -159,12 +161,10 @@ def test_options_left_at_none_are_not_refused(monkeypatch):
 @pytest.mark.parametrize(
     "flags, words",
     [
-        (["--effort", "fast"], ("--effort", "audio")),
-        (["--effort", "default"], ("--effort", "audio")),  # given, even at its default value
         (["--bpp", "0.3"], ("--bpp", "audio")),
         (["--model", "grid"], ("grid", "audio model")),
     ],
-    ids=["effort", "effort-default", "bpp", "grid"],
+    ids=["bpp", "grid"],
 )
 def test_audio_refuses_image_options(nothing_is_read, wav, tmp_path, flags, words):
     out = tmp_path / "o.inr"
@@ -176,7 +176,7 @@ def test_images_refuse_kbps(nothing_is_read, rgb_png, tmp_path):
     refused(encode(rgb_png, "-o", tmp_path / "o.inr", "--kbps", "24"), "--kbps", "audio")
 
 
-@pytest.mark.parametrize("option", [{"bpp": 0.3}, {"effort": "fast"}, {"lmbda": 0.01}, {"grid": {}}])
+@pytest.mark.parametrize("option", [{"bpp": 0.3}, {"lmbda": 0.01}, {"grid": {}}])
 def test_audio_api_refuses_image_options(nothing_is_read, option):
     with pytest.raises(OptionError, match=f"unknown audio encode option.*{next(iter(option))}"):
         inrcodec.encode_audio(np.zeros(800, np.float32), 8000, steps=5, **option)

@@ -1,5 +1,7 @@
 """The Pillow plugin: .inr files open, thumbnail and convert like any image (read-only)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, UnidentifiedImageError
@@ -98,3 +100,33 @@ def test_open_size_options_are_checked(inr_file):
     im.load()
     with pytest.raises(OptionError, match="already decoded"):
         im.decode_at(5, 5)
+
+
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(inr_file, tmp_path):
+    """Issue 14: Image.open read a 1.2 GB file that starts with the magic whole (2.7 GB RSS)."""
+    big = tmp_path / "huge.inr"
+    with open(big, "wb") as f:
+        f.write(inr_file.read_bytes())
+        f.truncate(1_200_000_000)  # sparse: nothing is written, and nothing may be read
+    with pytest.raises(OSError, match=r"over the limit of 1073741824 \(max_file_bytes"):
+        Image.open(big)
+    with pytest.raises(OSError, match="over the limit of 1000"):
+        inr_pillow.open(inr_file, limits=inrcodec.Limits(max_file_bytes=1000))
+
+
+def test_the_command_line_limits_apply_to_decodes_through_pillow(inr_file, monkeypatch):
+    im = inr_pillow.open(inr_file, scale=4, limits=inrcodec.Limits(max_work=10**6))
+    with pytest.raises(OSError, match="max_work"):
+        im.load()
+    monkeypatch.setattr(inr_pillow, "LIMITS", inrcodec.Limits(max_output_pixels=100))
+    with pytest.raises(OSError, match="max_output_pixels"):
+        Image.open(inr_file).load()
+
+
+def test_a_sixteen_bit_colour_header_is_not_an_image_pillow_can_open():
+    """Issue 14: a TypeError from Pillow on load; now the header is malformed (docs/format.md)."""
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(BAD / "rgb16_valid_crc.inr")

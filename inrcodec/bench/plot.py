@@ -28,7 +28,7 @@ _PUBLISHED_MARKERS = ("x", "+", "^", "v", "s", "D", "*", "p", "h", "1")
 METRICS = {"psnr": ("psnr", "PSNR-RGB [dB]"), "ms-ssim": ("ms_ssim", "MS-SSIM-RGB")}
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display, no GUI backend
@@ -96,7 +96,7 @@ def plot_rd(
     title: str = "Kodak",
 ) -> Path:
     """Write the RD plot of our curves over the published reference layer."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 6.5), dpi=120)
     palette = plt.get_cmap("Dark2")
     for i, curve in enumerate(published):
@@ -110,12 +110,12 @@ def plot_rd(
     ax.set_title(f"{title}: rate-distortion (mean over images per setting)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="lower right", ncol=2)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_encode_time(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike, title: str = "Kodak") -> Path:
     """Write PSNR against encode time, one point per (image, setting), one colour per codec."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 6.5), dpi=120)
     by_variant: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
@@ -133,11 +133,12 @@ def plot_encode_time(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike,
     ax.set_title(f"{title}: quality against encode time, every image and setting")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
-    plt = _pyplot()
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Lay out ``fig``, write it to ``path`` as a PNG atomically, and close it."""
+    plt = pyplot()
     fig.tight_layout()
     try:
         with atomic_output(path) as tmp:

@@ -11,9 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import click
-from click.core import ParameterSource
-
 from ..audio import AudioEncodeOptions, encode_audio_clip, open_audio
 from ..errors import OptionError
 from ..io.audio import output_subtype, read_audio, write_audio
@@ -22,23 +19,18 @@ from ..runtime import torch_threads
 from .common import ProgressLine, encode_limits, limits_from_params, print_notices, print_record
 
 
-def _given(name: str) -> bool:
-    """Whether the user set option ``name`` (rather than click filling in its default)."""
-    ctx = click.get_current_context(silent=True)
-    return ctx is None or ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
-
-
 def encode_audio_command(params: dict[str, Any], output: Path) -> None:
     """Encode an audio file; ``params`` are the ``encode`` command's parameters."""
     src: Path = params["input"]
     if params.get("bpp") is not None:
         raise OptionError("--bpp is for images; use --kbps or --size for audio")
-    if _given("effort"):
-        raise OptionError("--effort does not apply to audio yet; use --steps or --time")
+    if params.get("tile") is not None:
+        raise OptionError("--tile is for images (a large image's tiles)")
     limits = encode_limits(params)
     opts = AudioEncodeOptions(
         kbps=params.get("kbps"), size=params.get("size"), model=params["model"] or AudioEncodeOptions.model,
-        steps=params.get("steps"), time=params.get("seconds"), psnr=params.get("psnr"),
+        effort=params.get("effort") or AudioEncodeOptions.effort, steps=params.get("steps"),
+        time=params.get("seconds"), psnr=params.get("psnr"),
         seed=params["seed"], device=params["device"], threads=params["threads"],
         quant=params.get("quant") or AudioEncodeOptions.quant, depth=params.get("depth"),
         width=params.get("layer_width"), omega=params.get("omega"), checkpoint=params.get("checkpoint"),

@@ -33,10 +33,12 @@ def batch_options(command):
         click.option("-d", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Batch: write <stem>.<ext> for every input into this folder (created if missing)."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Batch: worker processes, each with --threads torch threads."),
+                     help="Batch: worker processes, each with --threads torch threads (encode: also one "
+                          "large image's tiles, fitted at once)."),
         click.option("--force", is_flag=True, help="Batch: redo outputs that already exist and are valid."),
         click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
-                     help='Batch: run here (--jobs processes) or on a Ray cluster (pip install "inrcodec[ray]").'),
+                     help='Batch (encode: also one large image\'s tiles): run here (--jobs processes) or on '
+                          'a Ray cluster (pip install "inrcodec[ray]").'),
         click.option("--address", help="Batch, Ray: the cluster's address ('auto', 'ray://host:10001'); "
                                        "none starts a local Ray instance."),
     )):  # fmt: skip
@@ -49,9 +51,16 @@ def is_batch(params: dict[str, Any]) -> bool:
     return params.get("output_dir") is not None or len(params["input"]) > 1
 
 
-def refuse_batch_options(ctx: click.Context) -> None:
-    """A single-file command given a batch-only option: an OptionError naming it."""
+#: batch options a single image encode takes too: they spread its tiles over workers
+TILE_FLAGS = ("jobs", "executor", "address")
+
+
+def refuse_batch_options(ctx: click.Context, allow: tuple[str, ...] = ()) -> None:
+    """A single-file command given a batch-only option (other than those in ``allow``): an
+    OptionError naming it."""
     for name, flag in BATCH_FLAGS.items():
+        if name in allow:
+            continue
         if name in ctx.params and ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None):
             raise OptionError(f"{flag} is for batches: give several inputs or -d FOLDER")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ import click
 from .. import codec, decoder
 from ..coords import CONVENTION_PIXEL_CENTRES
 from ..errors import OptionError
+from ..executors import make_executor
 from ..io.audio import is_audio_path
 from ..io.files import check_output_path, write_bytes_atomic
 from ..io.image import image_format_for, read_image, write_image
@@ -18,7 +20,14 @@ from ..limits import DEFAULT_LIMITS
 from ..options import EFFORTS
 from . import main
 from .audio import decode_audio_command, encode_audio_command
-from .batch import batch_options, decode_batch_command, encode_batch_command, is_batch, refuse_batch_options
+from .batch import (
+    TILE_FLAGS,
+    batch_options,
+    decode_batch_command,
+    encode_batch_command,
+    is_batch,
+    refuse_batch_options,
+)
 from .common import (
     OutputFile,
     ProgressLine,
@@ -51,7 +60,8 @@ from .common import (
     type=click.Choice(EFFORTS),
     default="default",
     show_default=True,
-    help="Image encode effort: grid steps fast 400, default 1200, high 3000, max 8000 (siren: 20, 60, 300, 1200 s).",
+    help="Encode effort: grid steps fast 400, default 1200, high 3000, max 8000 (siren: 20, 60, 300, 1200 s; "
+    "audio: 600, 2000, 6000, 20000 steps per 7.5 s of audio).",
 )
 @click.option("--steps", type=int, help="Fit for this many steps instead (deterministic).")
 @click.option("--time", "seconds", type=float, help="Fit for this many seconds instead.")
@@ -68,6 +78,12 @@ from .common import (
 @click.option("--layer-width", "layer_width", type=int, help="siren, fourier: layer width instead of the planned one.")
 @click.option(
     "--omega", type=float, help="siren: omega_0.  [default: 30 for images, from the segment length for audio]"
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(min=0),
+    help="grid: fit tiles of at most this many pixels a side (0: one grid however large).  "
+    "[default: 768-pixel tiles above 1 megapixel]",
 )
 @click.option("--max-pixels", type=int, help="Refuse inputs with more pixels than this.")
 @click.option(
@@ -92,7 +108,8 @@ from .common import (
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @click.pass_context
 def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, psnr, seed, device, threads,
-           quant, depth, layer_width, omega, max_pixels, max_memory, checkpoint, as_json, quiet, **batch):  # fmt: skip
+           quant, depth, layer_width, omega, tile, max_pixels, max_memory, checkpoint, as_json, quiet,
+           **batch):  # fmt: skip
     """Encode an image or audio file into an .inr file.
 
     The output must be named *.inr: an .inr file under another extension would mislead every
@@ -100,11 +117,12 @@ def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, p
     model can write (its header and network) is refused before fitting, naming that size.
 
     Several images, or -d FOLDER, make a batch: FOLDER/<stem>.inr for each, skipping outputs
-    already done, a summary table at the end, and a non-zero exit if any file failed.
+    already done, a summary table at the end, and a non-zero exit if any file failed. A single
+    large image is fitted as tiles, which --jobs (or --executor ray) fits in parallel.
     """
     if is_batch(ctx.params):
         return encode_batch_command(ctx.params)
-    refuse_batch_options(ctx)
+    refuse_batch_options(ctx, allow=() if is_audio_path(input[0]) else TILE_FLAGS)
     input = ctx.params["input"] = input[0]
     output = output or input.with_suffix(".inr")
     check_output_path(output, protect=[input])
@@ -118,11 +136,19 @@ def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, p
     if kbps is not None:
         raise OptionError("--kbps is for audio; use --bpp or --size for images")
     limits = encode_limits(ctx.params)
-    opts = codec.checked_options(image_options(ctx.params))
+    jobs = batch["jobs"] if batch["executor"] == "local" and batch["jobs"] > 1 else None
+    opts = codec.checked_options(replace(image_options(ctx.params), jobs=jobs))
     img = read_image(input, limits.max_input_pixels)
     bar = ProgressLine(enabled=not quiet)
     try:
-        result = codec.encode_image(img, opts, progress=bar, limits=limits)
+        if batch["executor"] == "ray":  # the tiles go to the cluster
+            codec.refuse_parallel(img, opts, executor=True)  # before Ray starts
+            with make_executor(1, threads, kind="ray", address=batch["address"]) as pool:
+                result = codec.encode_image(img, opts, progress=bar, limits=limits, executor=pool)
+        else:
+            if batch["address"] is not None:
+                raise OptionError("--address is for --executor ray")
+            result = codec.encode_image(img, opts, progress=bar, limits=limits)
     finally:
         bar.done()
     write_bytes_atomic(output, result.data, protect=[input])
@@ -181,13 +207,13 @@ def decode(ctx, input, output, scale, width, height, rate, device, threads, max_
         return decode_audio_command(ctx.params)
     if rate is not None:
         raise OptionError("--rate is for audio files; this .inr holds an image")
-    image_format_for(output)
+    fmt = image_format_for(output)
     check_output_path(output, protect=[input])
     if scale is not None and (width is not None or height is not None):
         raise OptionError("give --scale or --width/--height, not both")
     start = time.perf_counter()
     img = codec.decode_image(input, scale=scale, width=width, height=height, device=device,
-                             threads=threads, limits=limits_from_params(ctx.params))  # fmt: skip
+                             threads=threads, limits=limits_from_params(ctx.params), write_as=fmt)  # fmt: skip
     seconds = time.perf_counter() - start
     print_notices(write_image(output, img.pixels, img.mode, protect=(input,)))
     record = {"input": str(input), "output": str(output), "width": img.width,
@@ -219,7 +245,7 @@ _SHOWN = {
     "duration", "kbps", "parameters", "bits_per_weight", "fixed_width_bits_per_weight", "tensors",
     "context_scheme", "context_hidden", "latent_levels", "synthesis_layers", "activation", "upsampling",
     "depth", "layer_width", "omega", "hidden_omega", "frequencies", "frequency_ratio", "segments", "overlap",
-    "segment_model",
+    "segment_model", "tiles", "tile_margin", "tile_heights", "tile_widths",
 }  # fmt: skip
 
 
@@ -275,7 +301,12 @@ def info_lines(record: dict) -> list[tuple[str, str]]:
     lines.append(("model", {"grid": "grid (latent grids, a context model and a synthesis MLP)",
                             "siren": "siren (an MLP with sine activations)",
                             "fourier": "fourier (a ReLU MLP on Fourier features)",
-                            "segments": "segments (one coordinate network per stretch of time)"}.get(model, model)))  # fmt: skip
+                            "segments": "segments (one coordinate network per stretch of time)",
+                            "tiled": "tiled (a latent grid per tile, cross-faded where tiles overlap)"}.get(model, model)))  # fmt: skip
+    if "tiles" in record:
+        (ty, tx), (h0, h1), (w0, w1) = record["tiles"], record["tile_heights"], record["tile_widths"]
+        lines.append(("  tiles", f"{ty} x {tx}, {w0}-{w1} x {h0}-{h1} pixels each, overlapping by "
+                                 f"{2 * record['tile_margin']} pixels; each tile:"))  # fmt: skip
     if "latent_levels" in record:
         levels = record["latent_levels"]
         sizes = ", ".join(f"{v['width']}x{v['height']}x{v['channels']}" for v in levels)

@@ -95,7 +95,8 @@ class ProgressLine:
             return
         self._last = now
         steps = f"{p.step}/{p.steps}" if p.steps else f"{p.step}"
-        psnr = "" if p.psnr is None else f"  PSNR {p.psnr:6.2f} dB (best {p.best_psnr:.2f})"
+        best = "" if p.best_psnr is None else f" (best {p.best_psnr:.2f})"  # a tiled fit has no one best
+        psnr = "" if p.psnr is None else f"  PSNR {p.psnr:6.2f} dB{best}"
         left = "" if p.remaining is None else f", {duration(p.remaining)} left"
         click.echo(f"{p.phase:9s} step {steps}{psnr}  {duration(p.elapsed)} elapsed{left}{p.extra}", err=True)
 
@@ -158,7 +159,8 @@ def limit_options(command):
         ("--max-pixels", int, f"Refuse outputs with more pixels than this [{d.max_output_pixels}]."),
         ("--max-params", int, f"Refuse models with more parameters than this [{d.max_parameters}]."),
         ("--max-memory", int, f"Refuse decodes needing more working memory, in MiB [{d.max_memory >> 20}]."),
-        ("--max-work", float, f"Refuse decodes needing more multiply-adds, in billions [{d.max_work / 1e9:.0f}]."),
+        ("--max-work", float, f"Refuse decodes needing more work units (about a multiply-add each, some "
+                              f"10^10 a second), in billions [{d.max_work / 1e9:.0f}]."),
     )):  # fmt: skip
         command = click.option(flag, type=kind, help=text)(command)
     return command
@@ -171,5 +173,5 @@ def image_options(params: dict) -> EncodeOptions:
         effort=params["effort"], steps=params.get("steps"), time=params.get("seconds"), psnr=params.get("psnr"),
         seed=params["seed"], device=params["device"], threads=params["threads"], quant=params.get("quant"),
         depth=params.get("depth"), width=params.get("layer_width"), omega=params.get("omega"),
-        checkpoint=params.get("checkpoint"),
+        checkpoint=params.get("checkpoint"), tile=params.get("tile"),
     )  # fmt: skip

@@ -101,13 +101,13 @@ def own_bound(ctx: IntegerContext) -> int:
 
 def check_latents(values: np.ndarray, bound: int, level: int) -> None:
     """Refuse latents beyond :func:`latent_bound`; encoder and decoder both call this."""
-    if values.size and int(np.abs(values).max()) > bound:
+    if values.size and (int(values.max()) > bound or int(values.min()) < -bound):
         raise FormatError(f"latent level {level} has a value beyond +-{bound}, the bound its context "
                           "weights allow for exact integer prediction")  # fmt: skip
 
 
-# What decoding the latents costs, in the decoder's work units (inrcodec.models.base; measured
-# with benchmarks/decode_cost.py):
+# What decoding the latents costs, in the decoder's work units (inrcodec.limits; measured with
+# benchmarks/decode_cost.py):
 #: per latent: its inputs, ordering, the coder's bookkeeping
 LATENT_WORK = 3000
 #: per latent and context unit: the integer first layer and head (int64, no BLAS)

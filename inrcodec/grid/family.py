@@ -93,7 +93,9 @@ def _describe(header: Header) -> dict[str, Any]:
     }
 
 
-def _planned(image_shape: tuple[int, int, int], opts, target_bpp: float | None) -> tuple[GridImage, tuple[TensorCode, ...]]:
+def _planned(
+    image_shape: tuple[int, int, int], opts, target_bpp: float | None
+) -> tuple[GridImage, tuple[TensorCode, ...]]:
     """The (untrained, ``meta``-device: nothing allocated) model the recipe builds for an image of
     ``image_shape`` and a target density (None: the low-rate pyramid), and its tensors' fields at
     their fewest bytes."""
@@ -112,7 +114,9 @@ def _planned(image_shape: tuple[int, int, int], opts, target_bpp: float | None) 
     return model, tuple(codes)
 
 
-def _plan(image_shape: tuple[int, int, int], opts, target: RateTarget) -> tuple[tuple[int, ...], tuple[TensorCode, ...]]:
+def _plan(
+    image_shape: tuple[int, int, int], opts, target: RateTarget
+) -> tuple[tuple[int, ...], tuple[TensorCode, ...]]:
     """What :func:`fit_grid_image` will build: the pyramid goes by the target's density (or the
     one a fixed lambda starts from), as in :func:`inrcodec.grid.training.fit`."""
     height, width, _ = image_shape
@@ -138,7 +142,7 @@ def _min_bytes(image_shape: tuple[int, int, int], opts) -> int:
 #: evaluation, a band's activations and gradients), per feature channel and hidden value of a
 #: pixel, per latent and context unit (the rate term over every latent, with its gradients), and
 #: the rest
-_ENCODE_BYTES_PER_PIXEL = 160
+_ENCODE_BYTES_PER_PIXEL = 220
 _ENCODE_BYTES_PER_PIXEL_VALUE = 8
 _ENCODE_BYTES_PER_LATENT = 48
 _ENCODE_BYTES_PER_LATENT_UNIT = 12
@@ -157,7 +161,7 @@ def _encode_memory(image_shape: tuple[int, int, int], opts, arch: tuple[int, ...
 
 
 GRID = Family(
-    GridImage, grid_budget, _read_symbols, decode_payload, options=frozenset({"lmbda", "grid"}),
+    GridImage, grid_budget, _read_symbols, decode_payload, options=frozenset({"lmbda", "grid", "tile", "jobs"}),
     encode_image=fit_grid_image, check_header=_check_header, describe=_describe, min_bytes=_min_bytes,
     decode_cost=_decode_cost, plan=_plan, encode_memory=_encode_memory,
 )  # fmt: skip

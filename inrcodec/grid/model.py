@@ -175,11 +175,13 @@ class GridImage(INR):
         col_taps = 0 if out_w == width else TAPS_SETUP_WORK * out_w * (bands if out_w > cols else 1)
         dims = [channels] + [a["hidden"]] * a["depth"] + [out_dim]
         synthesis = sum(i * o + ELEMENT_WORK * o for i, o in zip(dims[:-1], dims[1:]))
-        work = CASCADE_WORK * features + row_pass + col_taps + out_h * out_w * (col_pass + synthesis) + tiles * STEP_WORK
+        work = (
+            CASCADE_WORK * features + row_pass + col_taps + out_h * out_w * (col_pass + synthesis) + tiles * STEP_WORK
+        )
         # The cascade's copies of the feature grid at its peak; then the grid (and its row-major
         # copy) while a band is interpolated along the rows over the stored width and a tile
         # along the columns (three buffers each), with their taps.
-        band_floats = 4 * rows * max(out_w, width) * channels + 3 * rows * cols * channels
+        band_floats = 4 * rows * width * channels + 3 * rows * cols * channels
         memory = 4 * max(CASCADE_COPIES * features, 2 * features + band_floats) + 64 * (rows + cols)
         return DecodeCost(work, memory, point_floats)
 

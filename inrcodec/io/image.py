@@ -295,6 +295,20 @@ def image_format_for(path: str | os.PathLike) -> str:
     return fmt
 
 
+def writer_bytes(fmt: str, height: int, width: int, channels: int, bit_depth: int = 8) -> int:
+    """Memory :func:`write_image` takes beyond the pixels it is given, for an image of that shape
+    in Pillow format ``fmt`` (measured: docs/reliability.md): Pillow's copy of the image and the
+    encoder's buffers, a few rows for most formats (several for PNG's filters, which matter for
+    very wide images), the whole image several times over for WebP."""
+    image = height * width * channels * (bit_depth // 8)
+    row = width * channels * (bit_depth // 8)
+    if fmt == "WEBP":
+        return 9 * image
+    if fmt in ("PNG", "JPEG", "TIFF", "BMP", "PPM"):
+        return image * 3 // 2 + 8 * row
+    return 4 * image
+
+
 def write_image(
     path: str | os.PathLike,
     pixels: np.ndarray,

@@ -32,8 +32,9 @@ ELEMENT_WORK = 20
 #: per sine or cosine evaluated, with its scaling (some 7 ns for bands too large for the caches)
 SINE_WORK = 60
 #: bytes of memory per activation value of a band in flight (``point_floats``), and per sample:
-#: the layers' outputs and temporaries as torch allocates them (measured up to 12 and 150)
-BAND_BYTES_PER_FLOAT = 20
+#: the layers' outputs and temporaries as torch allocates them, with the allocator's
+#: fragmentation (measured up to 22 per value; benchmarks/decode_cost.py)
+BAND_BYTES_PER_FLOAT = 24
 BAND_BYTES_PER_SAMPLE = 256
 
 
@@ -56,10 +57,6 @@ class DecodeCost:
         of ``samples`` samples."""
         points = min(samples, self.band_points())
         return points * (BAND_BYTES_PER_FLOAT * self.point_floats + BAND_BYTES_PER_SAMPLE)
-
-    def plus(self, work: int = 0, memory: int = 0) -> DecodeCost:
-        """This cost with more work, and a buffer that may be held at the same time as its own."""
-        return DecodeCost(self.work + work, self.memory + memory, self.point_floats)
 
 
 def band_points(point_floats: int) -> int:
@@ -115,6 +112,12 @@ class INR(nn.Module):
     def count_parameters(cls, arch: tuple[int, ...], in_dim: int, out_dim: int) -> int:
         """Parameters a model of this architecture has, computed without allocating it."""
         raise NotImplementedError
+
+    @classmethod
+    def resident_parameters(cls, arch: tuple[int, ...], in_dim: int, out_dim: int) -> int:
+        """Parameters a decoder holds at once (what ``max_parameters`` bounds): all of them,
+        unless the family decodes in parts (the tiled family: one tile at a time)."""
+        return cls.count_parameters(arch, in_dim, out_dim)
 
     @classmethod
     def layer_count(cls, arch: tuple[int, ...]) -> int:

@@ -209,6 +209,8 @@ class Stats:
     max_time_ratio: float = 0.0  # of inputs with an estimate over 0.05 s
     max_peak_bytes: int = 0
     max_cpu_seconds: float = 0.0
+    worst_memory: str = ""  # the input (sha1 prefix, request) of the largest memory ratio
+    worst_time: str = ""  # and of the largest time ratio, saved as worst_*.inr under --artifacts
     messages: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
 
@@ -240,10 +242,13 @@ def check_one(data: bytes, request: dict, stats: Stats, artifacts: Path | None) 
             finding = f"message is not one line: {m.outcome!r}"
     memory_bound = (cost.memory if cost else 0) + MEMORY_SLACK
     time_bound = TIME_FACTOR * (cost.work if cost else 0) / resources.UNITS_PER_SECOND + TIME_SLACK
-    if cost is not None and cost.memory > 16 << 20:
-        stats.max_memory_ratio = max(stats.max_memory_ratio, m.peak_bytes / cost.memory)
-    if cost is not None and cost.work > 5e8:
-        stats.max_time_ratio = max(stats.max_time_ratio, m.cpu_seconds * resources.UNITS_PER_SECOND / cost.work)
+    if cost is not None and cost.memory > 16 << 20 and m.peak_bytes / cost.memory > stats.max_memory_ratio:
+        stats.max_memory_ratio = m.peak_bytes / cost.memory
+        stats.worst_memory = _keep(data, request, "worst_memory", artifacts)
+    ratio = m.cpu_seconds * resources.UNITS_PER_SECOND / cost.work if cost is not None and cost.work > 5e8 else 0.0
+    if ratio > stats.max_time_ratio:
+        stats.max_time_ratio = ratio
+        stats.worst_time = _keep(data, request, "worst_time", artifacts)
     if m.peak_bytes > memory_bound:
         finding = f"peak memory {m.peak_bytes} over the estimate {cost.memory if cost else 0} + slack"
     elif m.cpu_seconds > time_bound:
@@ -251,6 +256,15 @@ def check_one(data: bytes, request: dict, stats: Stats, artifacts: Path | None) 
     if finding:
         return _save(data, request, finding, stats, artifacts)
     return None
+
+
+def _keep(data: bytes, request: dict, name: str, artifacts: Path | None) -> str:
+    """Save the input with the worst ratio so far as ``name``.inr (and its request); its key."""
+    if artifacts is not None:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        (artifacts / f"{name}.inr").write_bytes(data)
+        (artifacts / f"{name}.json").write_text(json.dumps(request))
+    return f"{hashlib.sha1(data).hexdigest()[:16]} {json.dumps(request)}"
 
 
 def _save(data: bytes, request: dict, text: str, stats: Stats, artifacts: Path | None) -> str:
@@ -264,7 +278,9 @@ def _save(data: bytes, request: dict, text: str, stats: Stats, artifacts: Path |
     return text
 
 
-def run(minutes: float, seed: int = 0, artifacts: Path | None = None, report_every: float = 60.0) -> Stats:
+def run(minutes: float, seed: int = 0, artifacts: Path | None = None, report_every: float = 60.0,
+        executions: int | None = None) -> Stats:  # fmt: skip
+    """Fuzz for ``minutes`` (or ``executions`` inputs, whichever comes first)."""
     torch.set_num_threads(1)
     rng = random.Random(seed)
     seeds = seed_files()
@@ -272,7 +288,7 @@ def run(minutes: float, seed: int = 0, artifacts: Path | None = None, report_eve
     stats = Stats()
     start, cpu0, last = time.perf_counter(), time.process_time(), 0.0
     plan = systematic(seeds, random.Random(seed))
-    while time.perf_counter() - start < 60 * minutes:
+    while time.perf_counter() - start < 60 * minutes and (executions is None or stats.executions < executions):
         # systematic edits and random ones in turn, until the systematic ones run out
         item = next(plan, None) if stats.executions % 2 == 0 else None
         if item is not None:

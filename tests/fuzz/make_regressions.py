@@ -13,6 +13,8 @@ from pathlib import Path
 
 from inrcodec import container
 
+from . import synth
+
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE / "seeds"
 OUT = HERE / "regressions"
@@ -53,6 +55,17 @@ def regressions() -> dict[str, bytes]:
         ),
         # one layer 5 * 10^6 wide: 65 536-point bands of 5 * 10^6 activations (1.3 TB)
         "siren_5e6_wide.inr": _edit("siren_rgb.inr", arch=(1, 5_000_000, 480, 480)),
+        # issue 14, an independent attack with valid CRCs and hostile header values:
+        # 16-bit colour: a ValueError in the PNG writer (CLI, batch) and a TypeError in Pillow
+        "rgb16.inr": _edit("siren_rgb.inr", signal={"bit_depth": 16}),
+        # a context network 256 wide on a 1000 x 1000 level: 2 GB of first-layer accumulators
+        # (cells x width x 8 bytes) that the memory estimate did not count (4.2 GB RSS)
+        "grid_context_256.inr": synth.constant_grid(1000, 1000, context_hidden=256),
+        # 10^6 rows of one pixel: two million Python steps (wavefronts) the work limit did not count
+        "grid_tall_1e6.inr": synth.constant_grid(1_000_000, 1),
+        # context weights at the format's edge: each latent's prediction grows with its left
+        # neighbour until int64 wraps around (silently, before the latent bound)
+        "grid_latent_overflow.inr": synth.constant_grid(1, 60, context_weight=1 << 17, level_bias=1 << 17),
     }
 
 

@@ -120,30 +120,83 @@ def measure_decode(data: bytes, request: dict | None = None, limits: Limits = UN
     return measure(decode_call(data, request or {}, limits))
 
 
+def encode_call(pixels, options: dict):
+    """An image encode of ``pixels`` with :class:`~inrcodec.options.EncodeOptions` ``options``."""
+    from inrcodec.codec import encode_image
+    from inrcodec.options import EncodeOptions
+
+    return lambda: encode_image(pixels, EncodeOptions(**options), limits=UNLIMITED)
+
+
+def encode_estimate(pixels, options: dict) -> int:
+    """The encoder's working-set estimate (the ``encode_memory`` hook) for that encode."""
+    from inrcodec import families
+    from inrcodec.codec import image_rate
+    from inrcodec.io.image import from_array
+    from inrcodec.options import EncodeOptions
+
+    img = from_array(pixels)
+    opts, target = image_rate(EncodeOptions(**options), img.height * img.width)
+    shape = (img.height, img.width, img.channels)
+    family = (
+        families.for_image(opts.model, shape, opts) if hasattr(families, "for_image") else families.by_name(opts.model)
+    )
+    arch, _ = family.plan(shape, opts, target)
+    return family.encode_memory((img.height, img.width, img.channels), opts, tuple(arch))
+
+
 def _child() -> None:
-    """Child side of :func:`measure_in_child`: a job on stdin, the measure on stdout."""
+    """Child side of :func:`measure_in_child`: jobs on stdin, their measures on stdout. A decode
+    runs twice and both are measured ('first', 'second'); an encode once, after a tiny one that
+    warms up torch."""
+    import numpy as np
     import torch
 
     torch.set_num_threads(1)
-    job = json.loads(sys.stdin.read())
-    data, request = base64.b64decode(job["data"]), job["request"]
-    call = decode_call(data, request, UNLIMITED)
-    first = measure(lambda: call())
-    second = measure(lambda: call())
-    print(json.dumps({"first": vars(first), "second": vars(second)}))
+    results = []
+    for job in json.loads(sys.stdin.read()):
+        if "encode" in job:
+            h, w, c = job["shape"]
+            y, x = np.mgrid[0:h, 0:w]
+            pixels = (np.sin(x[..., None] / 7.0 + np.arange(c)) * np.cos(y[..., None] / 11.0) * 0.4 + 0.5) * 255
+            pixels = pixels.astype(np.uint8)
+            warm = np.zeros((64, 64, c), np.uint8)
+            encode_call(warm, {**job["encode"], "steps": 2, "bpp": 8.0, "size": None})()
+            results.append({"first": vars(measure(encode_call(pixels, job["encode"])))})
+            continue
+        data, request = base64.b64decode(job["data"]), job["request"]
+        call = decode_call(data, request, UNLIMITED)
+        results.append({"first": vars(measure(call)), "second": vars(measure(call))})
+    print(json.dumps(results))
+
+
+def _run_child(jobs: list[dict], timeout: float) -> list[dict[str, Measured]]:
+    import os
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "tests.fuzz.resources"], input=json.dumps(jobs), capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=timeout, check=True)  # fmt: skip
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    return [{k: Measured(**v) for k, v in r.items()} for r in results]
 
 
 def measure_in_child(data: bytes, request: dict | None = None, timeout: float = 600) -> dict[str, Measured]:
     """Decode twice in a fresh process on one thread; the measures of the 'first' and 'second'
     decode."""
-    job = json.dumps({"data": base64.b64encode(data).decode(), "request": request or {}})
-    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    import os
+    return measure_many_in_child([(data, request or {})], timeout)[0]
 
-    done = subprocess.run([sys.executable, "-m", "tests.fuzz.resources"], input=job, capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, **env}, timeout=timeout, check=True)  # fmt: skip
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return {k: Measured(**v) for k, v in result.items()}
+
+def measure_many_in_child(decodes: list[tuple[bytes, dict]], timeout: float = 600) -> list[dict[str, Measured]]:
+    """:func:`measure_in_child` for several decodes, one after the other in one fresh process."""
+    jobs = [{"data": base64.b64encode(data).decode(), "request": request} for data, request in decodes]
+    return _run_child(jobs, timeout)
+
+
+def measure_encodes_in_child(encodes: list[tuple[tuple[int, int, int], dict]], timeout: float = 600) -> list[Measured]:
+    """Encode synthetic images of the given (height, width, channels) with the given options in
+    one fresh process on one thread, after a tiny warm-up encode; each encode's measure."""
+    jobs = [{"shape": list(shape), "encode": options} for shape, options in encodes]
+    return [r["first"] for r in _run_child(jobs, timeout)]
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from inrcodec import container, quantize
-from inrcodec.container import AudioFields, Header, ImageFields
+from inrcodec.container import AudioFields, Header, ImageFields, TensorCode
 from inrcodec.grid.coding import SCHEMES
 from inrcodec.grid.model import GridImage
 from inrcodec.grid.payload import encode_payload
@@ -70,3 +70,17 @@ def audio(frames: int, rate: int = 8000, channels: int = 1, *, segments: int = 4
     codes, payload = _point_payload(net)
     fields = AudioFields(frames, rate, channels, "PCM_16", "WAV")
     return container.pack(Header(fields, net.family_id, net.arch(), codes), payload)
+
+
+def constant_grid(height: int, width: int, channels: int = 1, *, context_hidden: int = 8, context_weight: int = 1,
+                  level_bias: int = 1, scheme: int = 1) -> bytes:  # fmt: skip
+    """A grid file of one full-resolution level and no hidden synthesis layer whose every tensor
+    is a constant (``lo = hi``), so that its payload is empty: the smallest file that makes a
+    decoder do a whole level's work (84 bytes for the defaults). The context weights (in units
+    of 2^-10) are ``context_weight``, the level bias ``level_bias``."""
+    w, b = context_weight, level_bias
+    tensors = [TensorCode(-80, w, w, 0, 0), TensorCode(-80, w, w, 0, 0), TensorCode(-80, w, w, 0, 0),
+               TensorCode(-80, b, b, 0, 0), TensorCode(0, 0, 0, 0, 0), TensorCode(0, 0, 0, 0, 0),
+               TensorCode(0, 0, 0, 2, scheme)]  # fmt: skip
+    arch = (height, width, 1, 0, 1, 0, 1, 1, context_hidden, 1)
+    return container.pack(Header(ImageFields(width, height, channels, 8), 3, arch, tuple(tensors)), b"")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE.parents[1] / "fuzz" / "seeds"
+sys.path.insert(0, str(HERE.parents[2]))  # the repository, for tests.fuzz.synth
 
 
 def _gradient(h: int = 8, w: int = 8) -> np.ndarray:
@@ -45,6 +47,15 @@ def png_bomb() -> bytes:
     )
 
 
+def truncated_png_bomb() -> bytes:
+    """A 12 000 x 12 000 grayscale PNG (under the input pixel limit) whose image data holds 8 of
+    its rows: Pillow fills the rest with zeros without a word, and an encoder would then fit a
+    144-megapixel image (issue 14)."""
+    ihdr = struct.pack(">IIBBBBB", 12000, 12000, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(bytes(96008)))
+            + _chunk(b"IEND", b""))  # fmt: skip
+
+
 def inr_with(seed: str, **changes) -> bytes:
     """A seed .inr with header fields changed and a valid CRC recomputed over the result."""
     from inrcodec import container
@@ -55,6 +66,8 @@ def inr_with(seed: str, **changes) -> bytes:
 
 
 def files() -> dict[str, bytes]:
+    from tests.fuzz import synth
+
     good = (SEEDS / "siren_rgb.inr").read_bytes()
     out = {
         "empty.inr": b"",
@@ -71,7 +84,18 @@ def files() -> dict[str, bytes]:
         "million_layers_valid_crc.inr": inr_with("siren_rgb.inr", arch=(10**6, 2, 480, 480)),
         "unknown_family_valid_crc.inr": inr_with("siren_rgb.inr", family=9),
         "absurd_rate_valid_crc.inr": _with_rate((SEEDS / "segments_siren_mono.inr").read_bytes()),
+        "rgb16_valid_crc.inr": inr_with("siren_rgb.inr", signal={"bit_depth": 16}),
+        # 84 bytes: one 1000 x 1000 level coded with a context network 256 wide (issue 14)
+        "context_256_valid_crc.inr": synth.constant_grid(1000, 1000, context_hidden=256),
+        # one pixel wide and 10^6 rows tall: two million wavefronts (issue 14)
+        "tall_grid_valid_crc.inr": synth.constant_grid(1_000_000, 1),
+        "truncated_bomb.png": truncated_png_bomb(),
     }
+    inf = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    inf[3, 3] = np.inf
+    tif = io.BytesIO()
+    Image.fromarray(inf, "F").save(tif, format="TIFF")
+    out["float_inf.tif"] = tif.getvalue()
     cmyk = io.BytesIO()
     Image.fromarray(_gradient()).convert("CMYK").save(cmyk, format="JPEG")
     out["cmyk.jpg"] = cmyk.getvalue()
@@ -80,7 +104,8 @@ def files() -> dict[str, bytes]:
     frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
     out["animated.gif"] = gif.getvalue()
     for name, samples in (("zero_frames.wav", np.zeros((0, 1), np.float32)),
-                          ("nan.wav", np.array([[0.0], [np.nan], [0.5]] * 100, np.float32))):  # fmt: skip
+                          ("nan.wav", np.array([[0.0], [np.nan], [0.5]] * 100, np.float32)),
+                          ("one_sample.wav", np.array([[0.25]], np.float32))):  # fmt: skip
         buf = io.BytesIO()
         sf.write(buf, samples, 8000, format="WAV", subtype="FLOAT")
         out[name] = buf.getvalue()
