@@ -387,13 +387,15 @@ def encode_batch(
 
 @dataclass(frozen=True)
 class DecodeRequest:
-    """The output size of a batch decode (stored size when all are None), device and threads."""
+    """The output size of a batch decode (stored size when all are None), device, threads and
+    the super-resolution method (:data:`inrcodec.codec.SR_METHODS`)."""
 
     scale: float | None = None
     width: int | None = None
     height: int | None = None
     device: str = "cpu"
     threads: int | None = None
+    sr: str = "none"
 
     def size_for(self, fields: ImageFields) -> tuple[int, int]:
         """(height, width) of the output for a file's header."""
@@ -448,7 +450,7 @@ def decode_job(job: DecodeJob) -> list[dict[str, Any]]:
     try:
         header, _ = container.unpack(job.data)
         img = decode_image(job.data, scale=r.scale, width=r.width, height=r.height, device=r.device,
-                           threads=r.threads, limits=job.limits, write_as=job.write_as)  # fmt: skip
+                           threads=r.threads, limits=job.limits, write_as=job.write_as, sr=r.sr)  # fmt: skip
     except Exception as e:  # the file's failure, recorded; the batch goes on
         return [{"index": job.index, "error": _message(e)}]
     s = header.signal

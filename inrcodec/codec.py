@@ -26,11 +26,15 @@ from .fit import Checkpoint, ProgressCallback, checkpoint_key
 from .io.image import MODE_BY_ID, MODE_IDS, Image, from_values, read_image, storable, writer_bytes
 from .limits import DEFAULT_LIMITS, Limits, read_inr
 from .metrics import psnr as psnr_metric
-from .models import INR
+from .models import INR, local_implicit
 from .models.base import DecodeCost
 from .options import EncodeOptions, refuse_inapplicable
 from .rate import RateTarget, image_target
 from .runtime import resolve_device, torch_threads
+
+#: how a decode reaches a size above the stored one: the file's own function, or it at the
+#: stored size refined by the shipped learned local implicit function
+SR_METHODS = ("none", "learned")
 
 
 @dataclass
@@ -195,20 +199,31 @@ def decode_image(
     threads: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     write_as: str | None = None,
+    sr: str = "none",
 ) -> Image:
     """Decode an image .inr at its stored size, a scale factor, or a given width and/or height.
     ``write_as`` names the Pillow format the caller will write the result in, so that the
-    writer's memory counts against ``limits.max_memory`` too."""
+    writer's memory counts against ``limits.max_memory`` too.
+
+    ``sr``: ``none`` samples the file's own function at the output size; ``learned`` samples it
+    at the stored size and passes that through the shipped local implicit function
+    (:mod:`inrcodec.models.local_implicit`), itself continuous in the coordinates, to reach the
+    output size. It upscales only; the refinement runs on the CPU whatever ``device``."""
+    if sr not in SR_METHODS:
+        raise OptionError(f"sr must be one of {', '.join(SR_METHODS)}, got {sr!r}")
     header, payload = container.unpack(read_inr(source, limits))
-    (out_h, out_w), cost = _image_decode_plan(header, scale, width, height, limits, write_as)
+    (out_h, out_w), cost = _image_decode_plan(header, scale, width, height, limits, write_as, sr)
     s = header.signal
+    render_h, render_w = (s.height, s.width) if sr == "learned" else (out_h, out_w)
     dev = resolve_device(device)
     with torch_threads(threads):
         model = build_model_from(header, payload, 2, s.channels)
         # Each tile becomes integers as it is produced: the output is the only full-size array.
-        pixels = np.empty((out_h, out_w, s.channels), dtype=np.uint16 if s.bit_depth == 16 else np.uint8)
-        for r0, c0, values in model.render_tiles(out_h, out_w, dev, cost.band_points()):
+        pixels = np.empty((render_h, render_w, s.channels), dtype=np.uint16 if s.bit_depth == 16 else np.uint8)
+        for r0, c0, values in model.render_tiles(render_h, render_w, dev, cost.band_points()):
             pixels[r0 : r0 + values.shape[0], c0 : c0 + values.shape[1]] = from_values(values, s.bit_depth)
+        if sr == "learned":
+            pixels = local_implicit.upscale_image(Image(pixels, MODE_BY_ID[s.mode]), out_h, out_w)
     return Image(pixels, MODE_BY_ID[s.mode])
 
 
@@ -228,7 +243,8 @@ def image_decode_cost(
 
 
 def _image_decode_plan(header: Header, scale: float | None, width: int | None, height: int | None,
-                       limits: Limits, write_as: str | None = None) -> tuple[tuple[int, int], DecodeCost]:  # fmt: skip
+                       limits: Limits, write_as: str | None = None, sr: str = "none",
+                       ) -> tuple[tuple[int, int], DecodeCost]:  # fmt: skip
     if not isinstance(header.signal, ImageFields):
         raise InputError("this .inr file holds audio, not an image (use decode_audio)")
     s = header.signal
@@ -240,4 +256,12 @@ def _image_decode_plan(header: Header, scale: float | None, width: int | None, h
     output = out_h * out_w * s.channels * (2 if s.bit_depth == 16 else 1)
     if write_as is not None:  # the writer's copy and buffers, held while the output is
         output += writer_bytes(write_as, out_h, out_w, s.channels, s.bit_depth)
-    return (out_h, out_w), check_decode(header, 2, s.channels, (out_h, out_w), limits, output)
+    rendered = (out_h, out_w)
+    if sr == "learned":
+        if out_h < s.height or out_w < s.width:
+            raise OptionError(
+                f"--sr learned only upscales: {out_w}x{out_h} is smaller than the stored {s.width}x{s.height}"
+            )
+        rendered = (s.height, s.width)
+        output += rendered[0] * rendered[1] * s.channels * 2 + local_implicit.working_bytes(out_h, out_w)
+    return (out_h, out_w), check_decode(header, 2, s.channels, rendered, limits, output)

@@ -72,22 +72,26 @@ def clip_wav(tmp_path):
 
 def test_upscale_api_shapes_and_dtypes():
     img = smooth_image(12, 16)
-    out = apps.upscale(img, 2, **QUICK)
-    assert out.shape == (24, 32, 3) and out.dtype == np.uint8
-    gray = apps.upscale(img[:, :, 0], 1.5, **QUICK)
-    assert gray.shape == (18, 24)
-    deep = apps.upscale((img.astype(np.uint16) * 257)[:, :, :1], 2, **QUICK)
-    assert deep.dtype == np.uint16 and deep.shape == (24, 32, 1)
+    for method, options in (("fit", QUICK), ("learned", {})):
+        out = apps.upscale(img, 2, method=method, **options)
+        assert out.shape == (24, 32, 3) and out.dtype == np.uint8
+        gray = apps.upscale(img[:, :, 0], 1.5, method=method, **options)
+        assert gray.shape == (18, 24)
+        deep = apps.upscale((img.astype(np.uint16) * 257)[:, :, :1], 2, method=method, **options)
+        assert deep.dtype == np.uint16 and deep.shape == (24, 32, 1)
+        rgba = apps.upscale(np.dstack([img, np.full(img.shape[:2], 200, np.uint8)]), 2.5, method=method, **options)
+        assert rgba.shape == (30, 40, 4)
+    assert np.abs(rgba[:, :, 3].astype(int) - 200).max() <= 1  # learned: alpha interpolated, not invented
 
 
 @pytest.mark.parametrize("model", ["siren", "fourier", "grid"])
 def test_every_family_runs(model):
     clean, noisy = noisy_image()
-    r = apps.run_denoise(noisy, 20.0, options=FitOptions(model=model, **QUICK))
+    r = apps.run_denoise(noisy, 20.0, method="fit", options=FitOptions(model=model, **QUICK))
     assert r.output.shape == noisy.shape and r.settings["model"] == model
     mask = np.zeros(clean.shape[:2], bool)
     mask[5:9, 6:12] = True
-    assert apps.inpaint(clean, mask, model=model, **QUICK).shape == clean.shape
+    assert apps.inpaint(clean, mask, method="fit", model=model, **QUICK).shape == clean.shape
 
 
 def test_denoise_estimates_sigma_and_reports_it():
@@ -95,9 +99,9 @@ def test_denoise_estimates_sigma_and_reports_it():
     _, noisy = noisy_image(sigma=20.0, h=48, w=64)
     estimate = apps.estimate_sigma(noisy)
     assert 10 < estimate < 30
-    r = apps.run_denoise(noisy, options=FitOptions(**QUICK))
-    assert r.settings["sigma"] == pytest.approx(estimate, abs=1e-3)
-    assert any("estimated noise sigma" in n for n in r.notices)
+    for r in (apps.run_denoise(noisy, method="fit", options=FitOptions(**QUICK)), apps.run_denoise(noisy)):
+        assert r.settings["sigma"] == pytest.approx(estimate, abs=1e-3)
+        assert any("estimated noise sigma" in n for n in r.notices)
 
 
 def test_denoise_default_is_the_measured_choice():
@@ -123,9 +127,9 @@ def test_inpaint_uses_only_known_pixels():
     b = img.copy()
     a[mask] = 0
     b[mask] = np.random.default_rng(1).integers(0, 256, (int(mask.sum()), 3))
-    for model in ("siren", "grid"):
-        out_a = apps.inpaint(a, mask, model=model, **QUICK)
-        out_b = apps.inpaint(b, mask, model=model, **QUICK)
+    for options in ({"method": "fit", "model": "siren", **QUICK}, {"method": "fit", "model": "grid", **QUICK}, {}):
+        out_a = apps.inpaint(a, mask, **options)
+        out_b = apps.inpaint(b, mask, **options)
         assert np.array_equal(out_a, out_b)
         assert np.array_equal(out_a[~mask], img[~mask])  # known pixels come back unchanged
 
@@ -134,9 +138,10 @@ def test_inpaint_alpha_channel_is_the_mask():
     img = smooth_image(16, 20)
     alpha = np.full((16, 20, 1), 255, np.uint8)
     alpha[3:7, 3:7] = 0
-    out = apps.inpaint(np.concatenate([img, alpha], axis=2), **QUICK)
-    assert out.shape == (16, 20, 3)
-    assert np.array_equal(out[alpha[:, :, 0] > 0], img[alpha[:, :, 0] > 0])
+    for options in ({"method": "fit", **QUICK}, {}):
+        out = apps.inpaint(np.concatenate([img, alpha], axis=2), **options)
+        assert out.shape == (16, 20, 3)
+        assert np.array_equal(out[alpha[:, :, 0] > 0], img[alpha[:, :, 0] > 0])
 
 
 def test_missing_mask_forms():
@@ -187,7 +192,13 @@ def test_api_errors():
     img = smooth_image(8, 8)
     for scale in (0, -1, 0.5, 100, float("nan"), float("inf")):
         with pytest.raises(OptionError, match="scale"):
-            apps.upscale(img, scale, **QUICK)
+            apps.upscale(img, scale, method="fit", **QUICK)
+        with pytest.raises(OptionError, match="scale"):
+            apps.upscale(img, scale)
+    with pytest.raises(OptionError, match="--steps: only for the fit method"):
+        apps.upscale(img, 2, steps=10)
+    with pytest.raises(OptionError, match="method"):
+        apps.upscale(img, 2, method="magic")
     with pytest.raises(OptionError, match="unknown option"):
         apps.upscale(img, 2, colour="red")
     with pytest.raises(OptionError, match="sigma"):
@@ -195,7 +206,9 @@ def test_api_errors():
     with pytest.raises(OptionError, match="mask"):
         apps.inpaint(img, None)  # no mask and no alpha channel
     with pytest.raises(OptionError, match="holdout"):
-        apps.denoise(img, 10, holdout=0.9)
+        apps.denoise(img, 10, method="fit", holdout=0.9)
+    with pytest.raises(OptionError, match="--holdout: only for the fit method"):
+        apps.denoise(img, 10, holdout=0.2)
     with pytest.raises(OptionError, match="grid"):
         apps.inpaint_audio(np.zeros(1000, np.float32), 1000, "0.1-0.2", model="grid")
     with pytest.raises(InputError):
@@ -221,9 +234,12 @@ def psnr(a, b, where=None):
 def test_denoise_is_closer_to_the_clean_photo_than_the_noisy_input(face):
     rng = np.random.default_rng(0)
     noisy = np.clip(np.round(face + rng.normal(0, 25, face.shape)), 0, 255).astype(np.uint8)
-    out = apps.denoise(noisy, 25.0, steps=150)
+    out = apps.denoise(noisy, 25.0, method="fit", steps=150)
     # measured: 20.5 dB noisy, 26.9 dB denoised (noise and fit seeds 0-2: 26.3-27.6)
     assert psnr(out, face) > psnr(noisy, face) + 3.0
+    learned = apps.denoise(noisy, 25.0)
+    # the learned prior, which the command uses by default, does better than the short fit
+    assert psnr(learned, face) > psnr(out, face)
 
 
 def test_inpaint_is_closer_than_the_damaged_input_and_a_mean_fill(face):
@@ -232,11 +248,15 @@ def test_inpaint_is_closer_than_the_damaged_input_and_a_mean_fill(face):
     damaged[missing] = 0
     mean_fill = damaged.copy()
     mean_fill[missing] = np.round(face[~missing].mean(axis=0)).astype(np.uint8)
-    out = apps.inpaint(damaged, missing, steps=150)
+    out = apps.inpaint(damaged, missing, method="fit", steps=150)
     # measured at the missing pixels: 3.1 dB damaged, 16.1 dB mean fill, 26.5 dB inpainted
     assert psnr(out, face, missing) > psnr(damaged, face, missing) + 5.0
     assert psnr(out, face, missing) > psnr(mean_fill, face, missing) + 5.0
     assert np.array_equal(out[~missing], face[~missing])
+    learned = apps.inpaint(damaged, missing)
+    # the learned prior, the default, does better than the short fit
+    assert psnr(learned, face, missing) > psnr(out, face, missing)
+    assert np.array_equal(learned[~missing], face[~missing])
 
 
 def test_inpaint_fills_a_hole_better_than_its_mean(face):
@@ -246,16 +266,17 @@ def test_inpaint_fills_a_hole_better_than_its_mean(face):
     damaged[missing] = 0
     mean_fill = damaged.copy()
     mean_fill[missing] = np.round(face[~missing].mean(axis=0)).astype(np.uint8)
-    out = apps.inpaint(damaged, missing, steps=150)
-    # measured: 20.0 dB mean fill, 22.7 dB inpainted (fit seed 1: 21.7)
-    assert psnr(out, face, missing) > psnr(mean_fill, face, missing) + 1.0
+    for options in ({"method": "fit", "steps": 150}, {}):
+        out = apps.inpaint(damaged, missing, **options)
+        # measured: 20.0 dB mean fill, 22.7 dB inpainted (fit seed 1: 21.7)
+        assert psnr(out, face, missing) > psnr(mean_fill, face, missing) + 1.0, options
 
 
 @pytest.mark.parametrize("factor", [2, 4])
 def test_upscale_is_closer_to_the_original_than_nearest_neighbour(face, factor):
     small = np.asarray(Image.fromarray(face).reduce(factor))  # box-filtered, as a camera would
     nearest = small.repeat(factor, axis=0).repeat(factor, axis=1)
-    out = apps.upscale(small, factor, steps=300)
+    out = apps.upscale(small, factor, method="fit", steps=300)
     assert out.shape == face.shape
     # measured: x2 28.1 dB nearest, 29.7 upscaled (bicubic 30.4); x4 23.4 nearest, 24.8 upscaled
     # (bicubic 24.8). Short fits do not beat bicubic here; docs/applications.md has full budgets.
@@ -351,11 +372,19 @@ def test_holdout_split_is_disjoint_and_seeded():
 
 def test_upscale_command(runner, rgb_png, tmp_path):
     out = tmp_path / "big.png"
-    r = runner.invoke(main, ["upscale", str(rgb_png), "--scale", "2", "-o", str(out), "--json", *FAST])
+    r = runner.invoke(
+        main, ["upscale", str(rgb_png), "--scale", "2", "-o", str(out), "--json", "--method", "fit", *FAST]
+    )
     assert r.exit_code == 0, r.output
     assert Image.open(out).size == (64, 48)
     record = json.loads(r.stdout)
     assert record["steps"] == 12 and record["settings"]["model"] == "siren"
+    out.unlink()
+    r = runner.invoke(main, ["upscale", str(rgb_png), "--scale", "2.5", "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    assert Image.open(out).size == (80, 60)
+    record = json.loads(r.stdout)
+    assert record["steps"] == 0 and record["settings"]["method"] == "learned"
     assert leftovers(tmp_path) == []
 
 
@@ -371,11 +400,15 @@ def test_denoise_command(runner, tmp_path):
         choices = (["--sigma", "20"],)
     for sigma in choices:
         out = tmp_path / "clean.png"
-        r = runner.invoke(main, ["denoise", str(src), "-o", str(out), *sigma, *FAST])
-        assert r.exit_code == 0, r.output
-        assert Image.open(out).size == (32, 24)
-    r = runner.invoke(main, ["denoise", str(src), "-o", str(out), "--model", "siren", "--omega", "20", *FAST])
+        for method in (["--method", "fit", *FAST], []):
+            r = runner.invoke(main, ["denoise", str(src), "-o", str(out), *sigma, *method])
+            assert r.exit_code == 0, r.output
+            assert Image.open(out).size == (32, 24)
+    r = runner.invoke(main, ["denoise", str(src), "-o", str(out), "--method", "fit", "--model", "siren", "--omega", "20",
+                             *FAST])  # fmt: skip
     assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["denoise", str(src), "-o", str(out), "--model", "siren"])
+    assert "--model: only for the fit method" in one_line_error(r, 2)
 
 
 def test_inpaint_command_with_mask_and_alpha(runner, tmp_path):
@@ -385,15 +418,19 @@ def test_inpaint_command_with_mask_and_alpha(runner, tmp_path):
     mask = np.zeros((24, 32), np.uint8)
     mask[8:14, 10:20] = 255
     Image.fromarray(mask).save(mask_png)
-    r = runner.invoke(main, ["inpaint", str(src), "--mask", str(mask_png), "-o", str(out), *FAST])
-    assert r.exit_code == 0, r.output
-    filled = np.asarray(Image.open(out))
-    assert np.array_equal(filled[mask == 0], img[mask == 0])
+    for method in (["--method", "fit", *FAST], []):
+        r = runner.invoke(main, ["inpaint", str(src), "--mask", str(mask_png), "-o", str(out), *method])
+        assert r.exit_code == 0, r.output
+        filled = np.asarray(Image.open(out))
+        assert np.array_equal(filled[mask == 0], img[mask == 0])
     rgba = np.concatenate([img, (255 - mask)[:, :, None]], axis=2)
     Image.fromarray(rgba, "RGBA").save(src)
-    r = runner.invoke(main, ["inpaint", str(src), "-o", str(out), *FAST])
-    assert r.exit_code == 0, r.output
-    assert Image.open(out).mode == "RGB"
+    for method in (["--method", "fit", *FAST], []):
+        r = runner.invoke(main, ["inpaint", str(src), "-o", str(out), *method])
+        assert r.exit_code == 0, r.output
+        assert Image.open(out).mode == "RGB"
+    r = runner.invoke(main, ["inpaint", str(src), "-o", str(out), "--steps", "5"])
+    assert "--steps: only for the fit method" in one_line_error(r, 2)
 
 
 def test_inpaint_audio_command(runner, clip_wav, tmp_path):
@@ -420,6 +457,8 @@ def test_command_errors(runner, rgb_png, clip_wav, tmp_path):
         (["upscale", str(rgb_png), "--scale", "-2"], out, "scale"),
         (["upscale", str(rgb_png), "--scale", "1000"], out, "scale"),
         (["upscale", str(rgb_png), "--scale", "big"], out, "scale"),
+        (["upscale", str(rgb_png), "--method", "learned", "--omega", "20"], out, "--omega"),
+        (["upscale", str(rgb_png), "--method", "magic"], out, "method"),
         (["denoise", str(rgb_png), "--sigma", "0"], out, "sigma"),
         (["denoise", str(rgb_png), "--sigma", "loud"], out, "sigma"),
         (["inpaint", str(rgb_png), "--mask", str(small)], out, "must match"),
@@ -431,6 +470,7 @@ def test_command_errors(runner, rgb_png, clip_wav, tmp_path):
         (["inpaint", str(wav), "--gaps", "0.3-0.2"], wav_out, "before"),
         (["inpaint", str(wav)], wav_out, "gaps"),
         (["inpaint", str(wav), "--gaps", "0.1-0.2", "--mask", str(black)], wav_out, "mask"),
+        (["inpaint", str(wav), "--gaps", "0.1-0.2", "--method", "learned"], wav_out, "for images"),
         (["upscale", str(tmp_path / "missing.png")], out, "not found"),
         (["denoise", str(wav)], out, "image"),
         (["inpaint", str(rgb_png), "--mask", str(tmp_path / "nope.png")], out, "not found"),

@@ -246,3 +246,33 @@ def fit_known_points(
 
 def device_of(opts: FitOptions) -> torch.device:
     return resolve_device(opts.device)
+
+
+#: how an image application gets its answer: a prior learned offline (the default where one is
+#: shipped: :mod:`inrcodec.models.local_implicit`) or a network fitted to this image alone
+METHODS = ("learned", "fit")
+
+
+def option_flag(field: str) -> str:
+    """The command-line flag of a FitOptions field."""
+    return "--time" if field == "seconds" else "--" + field.replace("_", "-")
+
+
+def check_method(method: str, options: FitOptions, init: object = None) -> None:
+    """Refuse an unknown method, and for ``learned`` every fitting option given (threads apply
+    to both): a learned prior fits nothing, so such an option would be silently dropped."""
+    if method not in METHODS:
+        raise OptionError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method != "learned":
+        return
+    defaults = FitOptions()
+    given = [
+        f.name
+        for f in fields(FitOptions)
+        if f.name != "threads" and getattr(options, f.name) != getattr(defaults, f.name)
+    ]
+    if given or init is not None:
+        names = ", ".join(option_flag(f) for f in given) or "an init"
+        raise OptionError(
+            f"{names}: only for the fit method (--method fit); the learned method fits nothing and runs on the CPU"
+        )

@@ -1,6 +1,11 @@
-"""Denoising: fit a smooth function to the noisy pixels and stop before it fits the noise.
+"""Denoising: a learned prior given the noise level, or a fit stopped before it fits the noise.
 
-A fitted representation learns the image's broad structure before its pixel-level detail, so
+``learned`` (the default): the denoising local implicit function of
+:mod:`inrcodec.models.local_implicit`, trained offline on the training photos with the noise
+level as an input, sampled at the pixel centres (it is a continuous function, so any size
+works). Nothing is fitted to the image.
+
+``fit``: a fitted representation learns the image's broad structure before its pixel-level detail, so
 partway through a fit it holds the image and little of its noise. Where that point lies is found
 on pixels held out of training (:mod:`inrcodec.apps.common`): their error against the noisy
 values is the error against the clean image plus the noise variance, so it bottoms out where the
@@ -20,6 +25,7 @@ result's PSNR against the clean image: ``mse_clean ~ mse_held_out - sigma^2``, r
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -27,12 +33,15 @@ from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image
 from ..metrics import psnr_from_mse
+from ..models import local_implicit
 from ..runtime import torch_threads
-from .common import AppResult, FitOptions, device_of, options_from, resolve
+from .common import AppResult, FitOptions, check_method, device_of, options_from, resolve
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 #: the largest noise level accepted, on 0-255 (beyond it there is little image left)
 MAX_SIGMA = 128.0
+#: the noise levels the learned denoiser was trained on (benchmarks/train_local_implicit.py)
+LEARNED_SIGMAS = (5.0, 50.0)
 
 
 def estimate_sigma(pixels: np.ndarray) -> float:
@@ -87,10 +96,13 @@ def run_denoise(
     pixels: np.ndarray | Image,
     sigma: float | None = None,
     *,
+    method: str = "learned",
     options: FitOptions = FitOptions(),
     progress: ProgressCallback | None = None,
 ) -> AppResult:
-    """Denoise an image; ``sigma`` on the 0-255 scale, or None to estimate it."""
+    """Denoise an image; ``sigma`` on the 0-255 scale, or None to estimate it. ``method``:
+    ``learned`` (default) or ``fit`` (configured by ``options``)."""
+    check_method(method, options)
     img, flat = as_image(pixels)
     notices = list(img.notices)
     if sigma is None:
@@ -99,13 +111,23 @@ def run_denoise(
         if sigma <= 0:
             raise InputError("the image shows no noise to remove (estimated sigma is 0)")
     sigma = check_sigma(sigma)
+    if method == "learned":
+        if not LEARNED_SIGMAS[0] <= sigma <= LEARNED_SIGMAS[1]:
+            notices.append(f"sigma {sigma:.1f} is outside the {LEARNED_SIGMAS[0]:g}-{LEARNED_SIGMAS[1]:g} the "
+                           "learned denoiser was trained on; try --method fit if the result is poor")  # fmt: skip
+        start = time.perf_counter()
+        with torch_threads(options.threads):
+            out = local_implicit.upscale_image(img, img.height, img.width, sigma=sigma)
+        settings = {"sigma": round(sigma, 3), "method": "learned", "weights": local_implicit.DENOISE_WEIGHTS.name}
+        seconds = time.perf_counter() - start
+        return AppResult(like_input(out, flat), 0, seconds, "learned prior", None, settings, notices)
     opts = resolve(options, default_options(sigma, img.height, img.width))
     device = device_of(opts)
     g = seeded_generator(opts.seed)
     with torch_threads(opts.threads):
         model, fit = fit_pixels(img, None, opts, g, device, phase="denoise", progress=progress)
         out = render_pixels(model, img.height, img.width, img.bit_depth, device)
-    settings = {"sigma": round(sigma, 3), "estimated_psnr": None, **opts.settings()}
+    settings = {"sigma": round(sigma, 3), "method": "fit", "estimated_psnr": None, **opts.settings()}
     if opts.holdout:
         settings["estimated_psnr"] = estimated_psnr(fit.psnr, sigma)
     return AppResult(like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, notices)
@@ -115,11 +137,13 @@ def denoise(
     pixels: np.ndarray,
     sigma: float | None = None,
     *,
+    method: str = "learned",
     progress: ProgressCallback | None = None,
     **options,
 ) -> np.ndarray:
     """Denoise (H, W[, C]) uint8/uint16 pixels; ``sigma`` on 0-255, None to estimate it.
 
-    ``options`` are :class:`~inrcodec.apps.common.FitOptions` fields.
+    ``method``: ``learned`` (default) or ``fit``; ``options`` are
+    :class:`~inrcodec.apps.common.FitOptions` fields, for ``fit`` only.
     """
-    return run_denoise(pixels, sigma, options=options_from(options), progress=progress).output
+    return run_denoise(pixels, sigma, method=method, options=options_from(options), progress=progress).output

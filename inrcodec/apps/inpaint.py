@@ -1,6 +1,11 @@
-"""Reconstruction of missing pixels: fit the known pixels only, sample the function everywhere.
+"""Reconstruction of missing pixels: a learned prior, or a fit to the known pixels only.
 
-The network (SIREN by default) never sees a missing pixel: its training points are the pixel
+``learned`` (the default): the inpainting local implicit function of
+:mod:`inrcodec.models.local_implicit`, trained offline on the training photos under random
+masks. Its input is a push-pull fill of the known pixels and the mask; it returns a correction
+of the fill, as a continuous function of the coordinates. Nothing is fitted to the image.
+
+``fit``: the network (SIREN by default) never sees a missing pixel: its training points are the pixel
 centres outside the mask (less a small held-out share that drives early stopping,
 :mod:`inrcodec.apps.common`), so whatever the missing pixels hold in the input cannot change
 the result. What it puts in the holes
@@ -14,13 +19,16 @@ the result has no alpha channel.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..errors import InputError, OptionError
 from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image, from_array
+from ..models import local_implicit
 from ..runtime import torch_threads
-from .common import AppResult, FitOptions, device_of, options_from, resolve
+from .common import AppResult, FitOptions, check_method, device_of, options_from, resolve
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 
@@ -72,17 +80,27 @@ def run_inpaint(
     pixels: np.ndarray | Image,
     mask: np.ndarray | Image | None = None,
     *,
+    method: str = "learned",
     options: FitOptions = FitOptions(),
     progress: ProgressCallback | None = None,
 ) -> AppResult:
     """Fill the missing pixels of an image; ``mask`` True/white where missing, or None to use
-    the alpha channel (then the output has no alpha)."""
+    the alpha channel (then the output has no alpha). ``method``: ``learned`` (default) or
+    ``fit`` (configured by ``options``)."""
+    check_method(method, options)
     img, flat = as_image(pixels)
     if mask is None:
         img, missing = split_alpha(img)
     else:
         missing = missing_mask(mask, img.height, img.width)
     share = float(missing.mean())
+    if method == "learned":
+        start = time.perf_counter()
+        with torch_threads(options.threads):
+            out = local_implicit.inpaint_image(img, missing)
+        settings = {"missing": round(share, 4), "method": "learned", "weights": local_implicit.INPAINT_WEIGHTS.name}
+        seconds = time.perf_counter() - start
+        return AppResult(like_input(out, flat), 0, seconds, "learned prior", None, settings, list(img.notices))
     opts = resolve(options, default_options(img.height, img.width, share))
     device = device_of(opts)
     g = seeded_generator(opts.seed)
@@ -90,7 +108,7 @@ def run_inpaint(
         model, fit = fit_pixels(img, ~missing, opts, g, device, phase="inpaint", progress=progress)
         filled = render_pixels(model, img.height, img.width, img.bit_depth, device)
     out = np.where(missing[:, :, None], filled, img.pixels)
-    settings = {"missing": round(share, 4), **opts.settings()}
+    settings = {"missing": round(share, 4), "method": "fit", **opts.settings()}
     return AppResult(
         like_input(out, flat), fit.steps, fit.seconds, fit.stop_reason, fit.psnr, settings, list(img.notices)
     )
@@ -100,12 +118,14 @@ def inpaint(
     pixels: np.ndarray,
     mask: np.ndarray | None = None,
     *,
+    method: str = "learned",
     progress: ProgressCallback | None = None,
     **options,
 ) -> np.ndarray:
     """Fill missing pixels of (H, W[, C]) uint8/uint16 pixels; ``mask`` (H, W) True (or white)
     where missing, or None to read the alpha channel. Known pixels come back unchanged.
 
-    ``options`` are :class:`~inrcodec.apps.common.FitOptions` fields.
+    ``method``: ``learned`` (default) or ``fit``; ``options`` are
+    :class:`~inrcodec.apps.common.FitOptions` fields, for ``fit`` only.
     """
-    return run_inpaint(pixels, mask, options=options_from(options), progress=progress).output
+    return run_inpaint(pixels, mask, method=method, options=options_from(options), progress=progress).output

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .. import apps
-from ..apps.common import FAMILIES, AppResult, FitOptions
+from ..apps.common import FAMILIES, METHODS, AppResult, FitOptions
 from ..apps.denoise import check_sigma
 from ..apps.gaps import gap_ranges
 from ..apps.upscale import check_scale
@@ -26,6 +26,10 @@ from .common import OutputFile, ProgressLine, print_notices, print_record
 
 #: the output mode once an alpha channel that marked missing pixels is consumed
 _WITHOUT_ALPHA = {"LA": "L", "RGBA": "RGB"}
+
+
+def method_option(text: str):
+    return click.option("--method", type=click.Choice(METHODS), default=METHODS[0], show_default=True, help=text)
 
 
 def fit_options(func):
@@ -101,8 +105,9 @@ def _report(params: dict[str, Any], result: AppResult, output: Path, summary: st
         "held_out_db": result.score,
         "settings": result.settings,
     }
+    how = f"{result.steps} steps" if result.steps else "no fitting"
     print_record(params["as_json"], record,
-          f"{output}: {summary}, {result.steps} steps in {result.seconds:.1f} s ({result.stop_reason})")  # fmt: skip
+          f"{output}: {summary}, {how} in {result.seconds:.1f} s ({result.stop_reason})")  # fmt: skip
 
 
 def _image_output(output: Path, *inputs: Path | None) -> None:
@@ -114,22 +119,27 @@ def _image_output(output: Path, *inputs: Path | None) -> None:
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=OutputFile(), required=True, help="Output image.")
 @click.option("--scale", "scale_text", default="4", show_default=True, help="Upscaling factor, 1-16.")
+@method_option("learned: the shipped local implicit function (no fitting); fit: a network fitted to this image.")
 @fit_options
-def upscale(input: Path, output: Path, scale_text: str, **params) -> None:
-    """Super-resolution: fit the image as a continuous function, sample it on a denser grid."""
+def upscale(input: Path, output: Path, scale_text: str, method: str, **params) -> None:
+    """Super-resolution: the image as a continuous function, sampled on a denser grid.
+
+    By default a local implicit function learned on photos (shipped with inrcodec) maps the
+    small image to a continuous function; --method fit fits a network to this image alone.
+    """
     params["input"] = input
     scale = _number(scale_text, "scale")
     opts = _options(params)
     _image_output(output, input)
     img = read_image(input)
     check_scale(scale, img.height, img.width)
-    result = _fit(params, lambda bar: apps.run_upscale(img, scale, options=opts, progress=bar))
+    result = _fit(params, lambda bar: apps.run_upscale(img, scale, method=method, options=opts, progress=bar))
     print_notices(write_image(output, result.output, img.mode, protect=(input,)))
     h, w = result.output.shape[:2]
     _report(params, result, output, f"{img.width}x{img.height} -> {w}x{h}")
 
 
-@main.command(short_help="Denoise an image: a fit stopped before it reaches the noise.")
+@main.command(short_help="Denoise an image: a learned prior, or a fit stopped before the noise.")
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=OutputFile(), required=True, help="Output image.")
 @click.option(
@@ -139,20 +149,23 @@ def upscale(input: Path, output: Path, scale_text: str, **params) -> None:
     show_default=True,
     help="Noise standard deviation on the 0-255 scale, or 'auto' to estimate it.",
 )
+@method_option("learned: the shipped noise-level-conditioned local implicit function; fit: a fit stopped early.")
 @fit_options
-def denoise(input: Path, output: Path, sigma_text: str, **params) -> None:
-    """Denoising: a fit stopped, on held-out pixels, before it reaches the noise."""
+def denoise(input: Path, output: Path, sigma_text: str, method: str, **params) -> None:
+    """Denoising: by default a local implicit function learned on photos, given the noise level;
+    --method fit fits a network to the noisy pixels and stops, on held-out pixels, before it
+    reaches the noise."""
     params["input"] = input
     sigma = None if sigma_text.strip().lower() == "auto" else check_sigma(_number(sigma_text, "sigma"))
     opts = _options(params)
     _image_output(output, input)
     img = read_image(input)
-    result = _fit(params, lambda bar: apps.run_denoise(img, sigma, options=opts, progress=bar))
+    result = _fit(params, lambda bar: apps.run_denoise(img, sigma, method=method, options=opts, progress=bar))
     print_notices(write_image(output, result.output, img.mode, protect=(input,)))
     _report(params, result, output, f"denoised at sigma {result.settings['sigma']:.2f}")
 
 
-@main.command(short_help="Fill missing pixels or audio dropouts from a fit to the rest.")
+@main.command(short_help="Fill missing pixels (learned prior or fit) or audio dropouts (fit).")
 @click.argument("input", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=OutputFile(), required=True, help="Output image or audio file.")
 @click.option(
@@ -163,20 +176,29 @@ def denoise(input: Path, output: Path, sigma_text: str, **params) -> None:
 @click.option("--gaps", help="Audio: missing stretches in seconds, e.g. 1.2-1.3,4.0-4.05.")
 @click.option("--context", type=float, help="Audio: least seconds of known audio fitted each side of a gap [0.05].")
 @click.option("--max-hz", type=float, help="Audio: top starting frequency of the fit, sets omega_0 [4000].")
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    help="Images: learned (the shipped inpainting function, the default) or fit. Audio gaps are always fitted.",
+)
 @fit_options
 def inpaint(input: Path, output: Path, mask: Path | None, gaps: str | None, context: float | None,
-            max_hz: float | None, **params) -> None:  # fmt: skip
-    """Fill missing pixels (mask or alpha) or audio dropouts (--gaps) from a fit to the known ones."""
+            max_hz: float | None, method: str | None, **params) -> None:  # fmt: skip
+    """Fill missing pixels (mask or alpha) with a learned prior or a fit to the known ones, or
+    audio dropouts (--gaps) from fits to the audio around them."""
     params["input"] = input
     opts = _options(params)
     if is_audio_path(input):
+        if method == "learned":
+            raise OptionError("--method learned is for images: audio gaps are filled by fits (leave out --method)")
         return _inpaint_audio(params, input, output, mask, gaps, context, max_hz, opts)
     if gaps is not None or context is not None or max_hz is not None:
         raise OptionError("--gaps, --context and --max-hz are for audio; give an image a --mask")
     _image_output(output, input, mask)
     img = read_image(input)
     mask_img = read_image(mask) if mask is not None else None
-    result = _fit(params, lambda bar: apps.run_inpaint(img, mask_img, options=opts, progress=bar))
+    result = _fit(params, lambda bar: apps.run_inpaint(img, mask_img, method=method or METHODS[0], options=opts,
+                                                       progress=bar))  # fmt: skip
     mode = img.mode if mask is not None else _WITHOUT_ALPHA.get(img.mode, img.mode)
     print_notices(write_image(output, result.output, mode, protect=(input,) + ((mask,) if mask else ())))
     _report(params, result, output, f"{100 * result.settings['missing']:.1f} % of pixels filled")

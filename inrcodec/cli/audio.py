@@ -70,6 +70,8 @@ def decode_audio_command(params: dict[str, Any]) -> None:
     for name in ("scale", "width", "height"):
         if params.get(name) is not None:
             raise OptionError(f"--{name} is for images; use --rate for audio")
+    if params.get("sr", "none") != "none":
+        raise OptionError("--sr is for images; audio decodes at any --rate from its own function")
     output_subtype(output, None)  # an unwritable extension fails before any decoding
     check_output_path(output, protect=[src])
     start = time.perf_counter()

@@ -133,7 +133,8 @@ def decode_batch_command(params: dict[str, Any]) -> None:
     if params.get("rate") is not None:
         raise OptionError("--rate is for audio; batches decode images (decode audio files one at a time)")
     request = DecodeRequest(scale=params.get("scale"), width=params.get("width"), height=params.get("height"),
-                            device=params["device"], threads=params.get("threads") or 1)  # fmt: skip
+                            device=params["device"], threads=params.get("threads") or 1,
+                            sr=params.get("sr", "none"))  # fmt: skip
     outcome = _run_with_bar(
         params.get("quiet", False), decode_batch, params["input"], params.get("output_dir"), fmt=params["fmt"], request=request,
         jobs=params["jobs"], threads=request.threads, force=params["force"], executor=params["executor"],

@@ -182,6 +182,14 @@ def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, p
 @click.option("--width", type=int, help="Output width (height follows the aspect ratio unless given).")
 @click.option("--height", type=int, help="Output height.")
 @click.option("--rate", type=int, help="Audio: output sample rate in Hz [the original].")
+@click.option(
+    "--sr",
+    type=click.Choice(codec.SR_METHODS),
+    default="none",
+    show_default=True,
+    help="Images above the stored size: none samples the file's function there; learned samples it at the "
+    "stored size and refines that with the shipped learned super-resolution (docs/applications.md).",
+)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", type=int, help="Torch threads for decoding [torch default].")
 @limit_options
@@ -190,7 +198,7 @@ def encode(ctx, input, output, bpp, size, kbps, model, effort, steps, seconds, p
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON record on stdout.")
 @click.option("--quiet", is_flag=True, help="Batch: no progress bar on stderr.")
 @click.pass_context
-def decode(ctx, input, output, scale, width, height, rate, device, threads, max_pixels, max_params, max_memory,
+def decode(ctx, input, output, scale, width, height, rate, sr, device, threads, max_pixels, max_params, max_memory,
            max_work, as_json, **batch):  # fmt: skip
     """Decode an .inr file to an image at any resolution, or to audio at any sample rate.
 
@@ -213,7 +221,7 @@ def decode(ctx, input, output, scale, width, height, rate, device, threads, max_
         raise OptionError("give --scale or --width/--height, not both")
     start = time.perf_counter()
     img = codec.decode_image(input, scale=scale, width=width, height=height, device=device,
-                             threads=threads, limits=limits_from_params(ctx.params), write_as=fmt)  # fmt: skip
+                             threads=threads, limits=limits_from_params(ctx.params), write_as=fmt, sr=sr)  # fmt: skip
     seconds = time.perf_counter() - start
     print_notices(write_image(output, img.pixels, img.mode, protect=(input,)))
     record = {"input": str(input), "output": str(output), "width": img.width,
