@@ -20,27 +20,17 @@ SSIM (inrcodec.metrics) on the 8-bit outputs, wall seconds per image on one thre
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import shlex
 import sys
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from super_resolution import images
+from image_tasks import ALL, ROOT, images, read_rows, side_by_side, summary_table, timed, write_run
 
 from inrcodec import apps
-from inrcodec.bench.machine import machine_info
 from inrcodec.metrics import psnr, ssim
 
-ALL = ",".join([f"kodim{i:02d}" for i in range(1, 25)] + ["astronaut", "coffee"])
+FIELDS = ["sigma", "image", "method", "psnr", "ssim", "seconds"]
 
 
 def add_noise(clean: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -66,43 +56,22 @@ def bm3d_rgb(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return to_uint8(bm3d.bm3d_rgb(noisy / 255.0, sigma / 255))
 
 
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
-
-
 def summary(rows: list[dict]) -> str:
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in rows:
-        groups[(r["sigma"], "Kodak" if r["image"].startswith("kodim") else "astronaut + coffee", r["method"])].append(r)
-    lines = ["| sigma | images | method | n | PSNR (dB) | SSIM | s / image | images above NL-means |",
-             "|---:|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for (sigma, subset, method), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        nlm = {r["image"]: r["psnr"] for r in rows if r["sigma"] == sigma and r["method"] == "nl_means"}
-        above = sum(r["psnr"] > nlm.get(r["image"], np.inf) for r in rs)
-        lines.append(f"| {sigma} | {subset} | {method} | {len(rs)} | {np.mean([r['psnr'] for r in rs]):.2f} | "
-                     f"{np.mean([r['ssim'] for r in rs]):.4f} | {np.mean([r['seconds'] for r in rs]):.2f} | "
-                     f"{above}/{len(rs)} |")  # fmt: skip
+    lines = [summary_table(rows, "sigma", lambda r: r["method"] == "nl_means", "NL-means",
+                           [("PSNR (dB)", "psnr", ".2f"), ("SSIM", "ssim", ".4f"), ("s / image", "seconds", ".2f")])]  # fmt: skip
+    bm3d_images = sorted({r["image"] for r in rows if r["method"] == "bm3d"})
+    if bm3d_images:
+        lines += ["", f"On the images BM3D ran on ({', '.join(bm3d_images)}):", "",
+                  "| sigma | method | PSNR (dB) | SSIM | images at or above BM3D |", "|---:|---|---:|---:|---:|"]  # fmt: skip
+        for sigma in sorted({r["sigma"] for r in rows}):
+            ref = {r["image"]: r["psnr"] for r in rows if r["sigma"] == sigma and r["method"] == "bm3d"}
+            for method in ("nl_means", "inr (learned local implicit)", "bm3d"):
+                rs = [r for r in rows if r["sigma"] == sigma and r["method"] == method and r["image"] in ref]
+                if rs:
+                    at_least = sum(r["psnr"] >= ref[r["image"]] for r in rs)
+                    lines.append(f"| {sigma} | {method} | {np.mean([r['psnr'] for r in rs]):.2f} | "
+                                 f"{np.mean([r['ssim'] for r in rs]):.4f} | {at_least}/{len(rs)} |")  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def figure(fig: tuple, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    noisy, outs, clean = fig
-    top, left, size = 200, 250, 160
-    panels = {"noisy": noisy, **outs, "original": clean}
-    f, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.3))
-    for ax, (title, img) in zip(axes, panels.items(), strict=True):
-        ax.imshow(img[top : top + size, left : left + size])
-        ax.set_title(f"{title}\n{psnr(img, clean):.2f} dB" if title != "original" else title, fontsize=9)
-        ax.axis("off")
-    f.tight_layout(rect=(0, 0, 1, 0.96))
-    f.savefig(path, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +80,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigmas", default="15,25,50")
     parser.add_argument("--bm3d-images", type=int, default=6, help="BM3D on this many of the images (slow)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "denoising")
+    parser.add_argument("--summary", action="store_true", help="only rewrite summary.md from the rows in --out")
+    parser.add_argument(
+        "--figure", action="store_true", help="only redraw fig_denoise.png (kodim23, sigma 25, BM3D too)"
+    )
     args = parser.parse_args(argv)
+    if args.figure:
+        (name, clean), index = images(["kodim23"])[0], ALL.split(",").index("kodim23")
+        noisy = add_noise(clean, 25.0, seed=index)
+        outs = {"nl_means": nl_means(noisy, 25.0), "inr (learned local implicit)": apps.denoise(noisy, 25.0),
+                "bm3d": bm3d_rgb(noisy, 25.0)}  # fmt: skip
+        side_by_side([("", {"noisy": noisy, **outs}, clean)], args.out / "fig_denoise.png")
+        return 0
+    if args.summary:
+        rows = [{**r, "sigma": int(r["sigma"])} for r in read_rows(args.out, ("psnr", "ssim", "seconds"))]
+        (args.out / "summary.md").write_text("# Denoising (benchmarks/denoising.py)\n\n" + summary(rows))
+        return 0
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
@@ -136,17 +120,11 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append({"sigma": int(sigma), "image": name, "method": method, "psnr": psnr(out, clean),
                              "ssim": ssim(out, clean), "seconds": seconds})  # fmt: skip
             if name == "kodim23" and sigma == 25:
-                fig = (noisy, {k: v for k, v in outs.items() if k != "noisy input"}, clean)
+                fig = ("", {"noisy": noisy, **{k: v for k, v in outs.items() if k != "noisy input"}}, clean)
         print(name, file=sys.stderr)
-    with (args.out / "rows.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, ["sigma", "image", "method", "psnr", "ssim", "seconds"])
-        writer.writeheader()
-        writer.writerows(rows)
-    (args.out / "summary.md").write_text("# Denoising (benchmarks/denoising.py)\n\n" + summary(rows))
-    (args.out / "command.txt").write_text("python " + shlex.join(["benchmarks/denoising.py", *sys.argv[1:]]) + "\n")
-    (args.out / "machine.json").write_text(json.dumps(machine_info(1, 1), indent=2) + "\n")
+    write_run(args.out, "Denoising", "benchmarks/denoising.py", rows, FIELDS, summary(rows))
     if fig is not None:
-        figure(fig, args.out / "fig_denoise.png")
+        side_by_side([fig], args.out / "fig_denoise.png")
     print(summary(rows))
     return 0
 

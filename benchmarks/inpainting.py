@@ -1,6 +1,6 @@
 """Inpainting against biharmonic interpolation on Kodak and two public images (issue 15).
 
-    python benchmarks/inpainting.py                           # the committed run
+    python benchmarks/inpainting.py                           # the committed run (about 10 minutes)
     python benchmarks/inpainting.py --images kodim23 --masks random50 --out /tmp/ip   # a smoke test
 
 Masks (True = missing), fixed per image: ``random50`` and ``random90`` (that share of pixels
@@ -17,28 +17,18 @@ Writes ``rows.csv``, ``summary.md``, ``command.txt``, ``machine.json`` and ``fig
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import shlex
 import sys
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
+from image_tasks import ALL, ROOT, images, read_rows, side_by_side, summary_table, timed, write_run
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from super_resolution import images
-
 from inrcodec import apps
-from inrcodec.bench.machine import machine_info
 from inrcodec.metrics import psnr, psnr_from_mse, ssim
 
-ALL = ",".join([f"kodim{i:02d}" for i in range(1, 25)] + ["astronaut", "coffee"])
+FIELDS = ["mask", "image", "method", "psnr", "psnr_missing", "ssim", "seconds"]
 TEXT = ("inrcodec 2026 - sample text", "a caption over the photo", "(c) somebody, all rights", "do not copy 0123456789")
 
 
@@ -65,44 +55,10 @@ def psnr_missing(a: np.ndarray, b: np.ndarray, missing: np.ndarray) -> float:
     return psnr_from_mse(float(np.mean(d**2)))
 
 
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
-
-
 def summary(rows: list[dict]) -> str:
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in rows:
-        groups[(r["mask"], "Kodak" if r["image"].startswith("kodim") else "astronaut + coffee", r["method"])].append(r)
-    lines = ["| mask | images | method | n | PSNR (dB) | PSNR missing px (dB) | SSIM | s / image | images above biharmonic |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for (kind, subset, method), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        ref = {r["image"]: r["psnr"] for r in rows if r["mask"] == kind and r["method"] == "biharmonic"}
-        above = sum(r["psnr"] > ref.get(r["image"], np.inf) for r in rs)
-        lines.append(f"| {kind} | {subset} | {method} | {len(rs)} | {np.mean([r['psnr'] for r in rs]):.2f} | "
-                     f"{np.mean([r['psnr_missing'] for r in rs]):.2f} | {np.mean([r['ssim'] for r in rs]):.4f} | "
-                     f"{np.mean([r['seconds'] for r in rs]):.2f} | {above}/{len(rs)} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
-def figure(figs: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    kinds = list(figs)
-    f, axes = plt.subplots(len(kinds), 4, figsize=(12, 3.2 * len(kinds)), squeeze=False)
-    top, left, size = 180, 200, 200
-    for row, kind in zip(axes, kinds, strict=True):
-        damaged, outs, clean = figs[kind]
-        for ax, (title, img) in zip(row, {"damaged": damaged, **outs, "original": clean}.items(), strict=True):
-            ax.imshow(img[top : top + size, left : left + size])
-            ax.set_title(f"{kind}: {title}" + (f"\n{psnr(img, clean):.2f} dB" if title in outs else ""), fontsize=9)
-            ax.axis("off")
-    f.tight_layout(rect=(0, 0, 1, 0.96))
-    f.savefig(path, dpi=100)
+    return summary_table(rows, "mask", lambda r: r["method"] == "biharmonic", "biharmonic",
+                         [("PSNR (dB)", "psnr", ".2f"), ("PSNR missing px (dB)", "psnr_missing", ".2f"),
+                          ("SSIM", "ssim", ".4f"), ("s / image", "seconds", ".2f")])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", default=ALL)
     parser.add_argument("--masks", default="random50,random90,text")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "inpainting")
+    parser.add_argument("--summary", action="store_true", help="only rewrite summary.md from the rows in --out")
     args = parser.parse_args(argv)
+    if args.summary:
+        rows = read_rows(args.out, ("psnr", "psnr_missing", "ssim", "seconds"))
+        (args.out / "summary.md").write_text("# Inpainting (benchmarks/inpainting.py)\n\n" + summary(rows))
+        return 0
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     rows, figs = [], {}
@@ -127,17 +88,11 @@ def main(argv: list[str] | None = None) -> int:
                              "psnr_missing": psnr_missing(out, clean, missing), "ssim": ssim(out, clean),
                              "seconds": seconds})  # fmt: skip
             if name == "kodim23":
-                figs[kind] = (damaged, outs, clean)
+                figs[kind] = (f"{kind}: ", {"damaged": damaged, **outs}, clean)
         print(name, file=sys.stderr)
-    with (args.out / "rows.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, ["mask", "image", "method", "psnr", "psnr_missing", "ssim", "seconds"])
-        writer.writeheader()
-        writer.writerows(rows)
-    (args.out / "summary.md").write_text("# Inpainting (benchmarks/inpainting.py)\n\n" + summary(rows))
-    (args.out / "command.txt").write_text("python " + shlex.join(["benchmarks/inpainting.py", *sys.argv[1:]]) + "\n")
-    (args.out / "machine.json").write_text(json.dumps(machine_info(1, 1), indent=2) + "\n")
+    write_run(args.out, "Inpainting", "benchmarks/inpainting.py", rows, FIELDS, summary(rows))
     if figs:
-        figure(figs, args.out / "fig_inpaint.png")
+        side_by_side(list(figs.values()), args.out / "fig_inpaint.png", crop=(180, 200, 200))
     print(summary(rows))
     return 0
 

@@ -24,27 +24,20 @@ per method, side by side) to ``--out``.
 from __future__ import annotations
 
 import argparse
-import csv
-import shlex
 import sys
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
+from image_tasks import ALL, ROOT, images, read_rows, side_by_side, summary_table, timed, write_run
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from inrcodec import apps, codec
-from inrcodec.bench.machine import machine_info
 from inrcodec.metrics import psnr, ssim
 from inrcodec.options import EncodeOptions
 
-KODAK = ROOT.parent / "shared" / "data" / "kodak"
 CODEC_IMAGES = "kodim01,kodim05,kodim15,kodim20,kodim23,kodim24"
+FIELDS = ["task", "image", "method", "psnr", "ssim", "seconds", "bytes"]
 
 
 def reduce(pixels: np.ndarray, factor: int) -> np.ndarray:
@@ -54,24 +47,6 @@ def reduce(pixels: np.ndarray, factor: int) -> np.ndarray:
 
 def resize(pixels: np.ndarray, height: int, width: int, method) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize((width, height), method))
-
-
-def images(names: list[str]) -> list[tuple[str, np.ndarray]]:
-    from skimage import data
-
-    out = []
-    for name in names:
-        if name.startswith("kodim"):
-            out.append((name, np.asarray(Image.open(KODAK / f"{name}.png").convert("RGB"))))
-        else:
-            out.append((name, np.asarray(getattr(data, name)())[:, :, :3]))
-    return out
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
 
 
 def upscaling_rows(name: str, clean: np.ndarray, factor: int, figs: dict) -> list[dict]:
@@ -85,7 +60,8 @@ def upscaling_rows(name: str, clean: np.ndarray, factor: int, figs: dict) -> lis
         "inr (learned local implicit)": timed(lambda: apps.upscale(small, factor)),
     }
     if name == "kodim23" and factor == 4:
-        figs["sr"] = (small, {k: v[0] for k, v in outs.items()}, clean)
+        nearest = np.kron(small, np.ones((4, 4, 1), dtype=np.uint8))
+        figs["sr"] = ("", {"input (nearest)": nearest, **{k: v[0] for k, v in outs.items()}}, clean)
     return [{"task": f"x{factor}", "image": name, "method": method, "psnr": psnr(out, clean), "ssim": ssim(out, clean),
              "seconds": seconds} for method, (out, seconds) in outs.items()]  # fmt: skip
 
@@ -110,53 +86,25 @@ def codec_rows(name: str, clean: np.ndarray, bpp: float) -> list[dict]:
     return rows
 
 
-def figure(figs: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    small, outs, clean = figs["sr"]
-    top, left, size = 200, 250, 160  # a crop of kodim23 at full size
-    panels = {"input (nearest)": np.kron(small, np.ones((4, 4, 1), dtype=np.uint8)), **outs, "original": clean}
-    fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.3))
-    for ax, (title, img) in zip(axes, panels.items(), strict=True):
-        ax.imshow(img[top : top + size, left : left + size], interpolation="nearest")
-        ax.set_title(title if title in ("input (nearest)", "original") else f"{title}\n{psnr(img, clean):.2f} dB",
-                     fontsize=9)  # fmt: skip
-        ax.axis("off")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
-    fig.savefig(path, dpi=110)
-
-
 def summary(rows: list[dict]) -> str:
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in rows:
-        kodak = r["image"].startswith("kodim")
-        groups[(r["task"], "Kodak" if kodak else "astronaut + coffee", r["method"])].append(r)
-    lines = ["| task | images | method | n | PSNR (dB) | SSIM | s / image | images above Lanczos |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for (task, subset, method), rs in groups.items():
-        lanczos = {
-            r["image"]: r["psnr"]
-            for r in rows
-            if r["task"] == task and r["method"] in ("lanczos", "decode, then Lanczos")
-        }
-        above = sum(r["psnr"] > lanczos.get(r["image"], np.inf) for r in rs)
-        lines.append(f"| {task} | {subset} | {method} | {len(rs)} | {np.mean([r['psnr'] for r in rs]):.2f} | "
-                     f"{np.mean([r['ssim'] for r in rs]):.4f} | {np.mean([r['seconds'] for r in rs]):.2f} | "
-                     f"{above}/{len(rs)} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    lanczos = lambda r: r["method"] in ("lanczos", "decode, then Lanczos")
+    return summary_table(rows, "task", lanczos, "Lanczos",
+                         [("PSNR (dB)", "psnr", ".2f"), ("SSIM", "ssim", ".4f"), ("s / image", "seconds", ".2f")])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", default=",".join([f"kodim{i:02d}" for i in range(1, 25)] + ["astronaut", "coffee"]))
+    parser.add_argument("--images", default=ALL)
     parser.add_argument("--factors", default="2,3,4")
     parser.add_argument("--codec", action="store_true", help="also the .inr decode at 4x (six Kodak images)")
     parser.add_argument("--codec-bpp", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "super_resolution")
+    parser.add_argument("--summary", action="store_true", help="only rewrite summary.md from the rows in --out")
     args = parser.parse_args(argv)
+    if args.summary:
+        rows = read_rows(args.out, ("psnr", "ssim", "seconds"))
+        (args.out / "summary.md").write_text("# Super-resolution (benchmarks/super_resolution.py)\n\n" + summary(rows))
+        return 0
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     rows, figs = [], {}
@@ -168,20 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, clean in images(CODEC_IMAGES.split(",")):
             rows += codec_rows(name, clean, args.codec_bpp)
             print(name, "codec", file=sys.stderr)
-    fields = ["task", "image", "method", "psnr", "ssim", "seconds", "bytes"]
-    with (args.out / "rows.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    (args.out / "summary.md").write_text("# Super-resolution (benchmarks/super_resolution.py)\n\n" + summary(rows))
-    (args.out / "command.txt").write_text(
-        "python " + shlex.join(["benchmarks/super_resolution.py", *sys.argv[1:]]) + "\n"
-    )
-    import json
-
-    (args.out / "machine.json").write_text(json.dumps(machine_info(1, 1), indent=2) + "\n")
+    write_run(args.out, "Super-resolution", "benchmarks/super_resolution.py", rows, FIELDS, summary(rows))
     if "sr" in figs:
-        figure(figs, args.out / "fig_sr.png")
+        side_by_side([figs["sr"]], args.out / "fig_sr.png")
     print(summary(rows))
     return 0
 
