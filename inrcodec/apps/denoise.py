@@ -117,7 +117,7 @@ def run_denoise(
                            "learned denoiser was trained on; try --method fit if the result is poor")  # fmt: skip
         start = time.perf_counter()
         with torch_threads(options.threads):
-            out = local_implicit.upscale_image(img, img.height, img.width, sigma=sigma)
+            out = local_implicit.denoise_image(img, sigma)
         settings = {"sigma": round(sigma, 3), "method": "learned", "weights": local_implicit.DENOISE_WEIGHTS.name}
         seconds = time.perf_counter() - start
         return AppResult(like_input(out, flat), 0, seconds, "learned prior", None, settings, notices)

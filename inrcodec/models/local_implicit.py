@@ -25,6 +25,7 @@ package, never downloaded.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -208,50 +209,53 @@ def inpaint_inputs(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
     return np.concatenate([filled, known[0, 0, :, :, None].numpy()], axis=2)
 
 
-def upscale_image(img: Image, height: int, width: int, sigma: float | None = None) -> np.ndarray:
-    """``img`` at height x width through the shipped model, as integers of its bit depth.
-
-    ``sigma``: denoise instead (the denoising model, noise sigma on the 0-255 scale), at any
-    output size. Grey images go through the colour model as three equal channels and come back
-    as their mean; an alpha channel is interpolated bicubically (the model knows photos, not masks).
-    """
+def _through(img: Image, height: int, width: int, colour_to_output: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``img``'s colour through ``colour_to_output`` ((h, w, 3) values on [0, 1] -> (height,
+    width, 3)), as integers of its bit depth. Grey images go through as three equal channels and
+    come back as their mean; an alpha channel is interpolated bicubically (the models know
+    photos, not masks)."""
     values = img.pixels.astype(np.float32) / img.max_value
     colour_channels = 3 if img.channels >= 3 else 1
     colour = values[:, :, :colour_channels]
     if colour_channels == 1:
         colour = np.repeat(colour, 3, axis=2)
-    if sigma is None:
-        out = render(shipped_model(), colour, height, width)
-    else:
-        plane = np.full(colour.shape[:2] + (1,), sigma / SIGMA_UNIT, dtype=np.float32)
-        out = render(shipped_model(DENOISE_WEIGHTS), np.concatenate([colour, plane], axis=2), height, width)
+    out = colour_to_output(colour)
     if colour_channels == 1:
         out = out.mean(axis=2, keepdims=True)
     if img.channels in (2, 4):
         alpha = torch.from_numpy(np.ascontiguousarray(values[None, None, :, :, -1]))
-        alpha = F.interpolate(alpha, size=(height, width), mode="bicubic", align_corners=False)
+        if alpha.shape[-2:] != (height, width):
+            alpha = F.interpolate(alpha, size=(height, width), mode="bicubic", align_corners=False)
         out = np.concatenate([out, alpha[0, 0, :, :, None].numpy()], axis=2)
     return np.clip(np.round(out * img.max_value), 0, img.max_value).astype(img.pixels.dtype)
+
+
+def upscale_image(img: Image, height: int, width: int) -> np.ndarray:
+    """``img`` at height x width through the shipped super-resolution model, as integers."""
+    return _through(img, height, width, lambda colour: render(shipped_model(), colour, height, width))
+
+
+def denoise_image(img: Image, sigma: float) -> np.ndarray:
+    """``img`` through the shipped denoising model for noise ``sigma`` (0-255 scale), as integers."""
+
+    def denoised(colour: np.ndarray) -> np.ndarray:
+        plane = np.full(colour.shape[:2] + (1,), sigma / SIGMA_UNIT, dtype=np.float32)
+        return render(shipped_model(DENOISE_WEIGHTS), np.concatenate([colour, plane], axis=2), img.height, img.width)
+
+    return _through(img, img.height, img.width, denoised)
+
+
+def inpaint_image(img: Image, missing: np.ndarray) -> np.ndarray:
+    """``img`` with its ``missing`` (H, W) pixels filled by the shipped inpainting model, as
+    integers; known pixels (and alpha) unchanged."""
+
+    def filled(colour: np.ndarray) -> np.ndarray:
+        return render(shipped_model(INPAINT_WEIGHTS), inpaint_inputs(colour, missing), img.height, img.width)
+
+    return np.where(missing[:, :, None], _through(img, img.height, img.width, filled), img.pixels)
 
 
 def working_bytes(height: int, width: int) -> int:
     """Bytes :func:`upscale_image` holds besides its input and output: the float output, one
     query chunk's activations (4 neighbours x 3 layers of 64 floats) and the weights."""
     return height * width * 3 * 4 + QUERY_CHUNK * 4 * 3 * 64 * 4 + (16 << 20)
-
-
-def inpaint_image(img: Image, missing: np.ndarray) -> np.ndarray:
-    """``img`` with its ``missing`` (H, W) pixels filled by the shipped inpainting model, as
-    integers; known pixels unchanged. Grey images go through as three equal channels; an alpha
-    channel is kept as it is."""
-    values = img.pixels.astype(np.float32) / img.max_value
-    colour_channels = 3 if img.channels >= 3 else 1
-    colour = values[:, :, :colour_channels]
-    if colour_channels == 1:
-        colour = np.repeat(colour, 3, axis=2)
-    out = render(shipped_model(INPAINT_WEIGHTS), inpaint_inputs(colour, missing), img.height, img.width)
-    if colour_channels == 1:
-        out = out.mean(axis=2, keepdims=True)
-    out = np.concatenate([out, values[:, :, colour_channels:]], axis=2)
-    filled = np.clip(np.round(out * img.max_value), 0, img.max_value).astype(img.pixels.dtype)
-    return np.where(missing[:, :, None], filled, img.pixels)
