@@ -78,16 +78,26 @@ def reduce(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize((width, height), Image.BICUBIC, reducing_gap=None))
 
 
+def random_square(photo: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """A random side x side crop of ``photo``, flipped at random and turned a random quarter."""
+    top, left = rng.integers(photo.shape[0] - side + 1), rng.integers(photo.shape[1] - side + 1)
+    crop = photo[top : top + side, left : left + side]
+    return np.ascontiguousarray(np.rot90(crop[:, ::-1] if rng.integers(2) else crop, k=rng.integers(4)))
+
+
+def centre_square(photo: np.ndarray, side: int) -> np.ndarray:
+    """The central side x side crop of ``photo`` (the validation crops)."""
+    top, left = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
+    return np.ascontiguousarray(photo[top : top + side, left : left + side])
+
+
 def make_batch(photos: list[np.ndarray], rng: np.random.Generator):
     smalls, py, px, cells, targets = [], [], [], [], []
     for _ in range(BATCH):
         photo = photos[rng.integers(len(photos))]
         scale = rng.uniform(1.0, 4.0)
         big = min(round(SMALL * scale), *photo.shape[:2])
-        top, left = rng.integers(photo.shape[0] - big + 1), rng.integers(photo.shape[1] - big + 1)
-        crop = photo[top : top + big, left : left + big]
-        crop = np.rot90(crop[:, ::-1] if rng.integers(2) else crop, k=rng.integers(4))
-        crop = np.ascontiguousarray(crop)
+        crop = random_square(photo, big, rng)
         smalls.append(reduce(crop, SMALL, SMALL))
         s = big / SMALL  # the scale actually made (the crop side is an integer)
         pick = rng.choice(big * big, size=QUERIES, replace=big * big < QUERIES)
@@ -107,9 +117,7 @@ def make_noisy_batch(photos: list[np.ndarray], rng: np.random.Generator):
     inputs, targets = [], []
     for _ in range(BATCH):
         photo = photos[rng.integers(len(photos))]
-        top, left = rng.integers(photo.shape[0] - NOISY + 1), rng.integers(photo.shape[1] - NOISY + 1)
-        crop = photo[top : top + NOISY, left : left + NOISY]
-        crop = np.ascontiguousarray(np.rot90(crop[:, ::-1] if rng.integers(2) else crop, k=rng.integers(4)))
+        crop = random_square(photo, NOISY, rng)
         sigma = rng.uniform(*SIGMAS)
         noisy = np.clip(np.round(crop + rng.normal(0.0, sigma, crop.shape)), 0, 255) / 255
         inputs.append(np.concatenate([noisy, np.full((NOISY, NOISY, 1), sigma / SIGMA_UNIT)], axis=2))
@@ -152,9 +160,7 @@ def inpaint_loss(model: LocalImplicit, photos: list[np.ndarray], rng: np.random.
     inputs, targets, masks = [], [], []
     for _ in range(BATCH):
         photo = photos[rng.integers(len(photos))]
-        top, left = rng.integers(photo.shape[0] - NOISY + 1), rng.integers(photo.shape[1] - NOISY + 1)
-        crop = photo[top : top + NOISY, left : left + NOISY]
-        crop = np.ascontiguousarray(np.rot90(crop[:, ::-1] if rng.integers(2) else crop, k=rng.integers(4))) / 255
+        crop = random_square(photo, NOISY, rng) / 255
         missing = random_mask(rng, NOISY)
         inputs.append(inpaint_inputs(crop.astype(np.float32), missing))
         targets.append(crop)
@@ -193,9 +199,7 @@ def validate_sr(model: LocalImplicit, held_out: list[np.ndarray]) -> dict:
     for factor in (2, 3, 4):
         ours, cubic, lanczos = [], [], []
         for photo in held_out:
-            h, w = photo.shape[:2]
-            top, left = (h - 384) // 2, (w - 384) // 2
-            clean = photo[top : top + 384, left : left + 384]
+            clean = centre_square(photo, 384)
             small = reduce(clean, 384 // factor, 384 // factor)
             out = render(model, small.astype(np.float32) / 255, 384, 384)
             ours.append(psnr(np.clip(np.round(out * 255), 0, 255), clean))
@@ -222,9 +226,7 @@ def validate_denoise(model: LocalImplicit, held_out: list[np.ndarray]) -> dict:
     for sigma in (15, 25, 50):
         ours, noisy_db, nlm = [], [], []
         for i, photo in enumerate(held_out):
-            h, w = photo.shape[:2]
-            top, left = (h - 384) // 2, (w - 384) // 2
-            clean = photo[top : top + 384, left : left + 384]
+            clean = centre_square(photo, 384)
             rng = np.random.default_rng(1000 + i)
             noisy = np.clip(np.round(clean + rng.normal(0.0, sigma, clean.shape)), 0, 255).astype(np.uint8)
             x = np.concatenate([noisy / 255, np.full((384, 384, 1), sigma / SIGMA_UNIT)], axis=2).astype(np.float32)
@@ -261,9 +263,7 @@ def validate_inpaint(model: LocalImplicit, held_out: list[np.ndarray]) -> dict:
     for share in (0.5, 0.9):
         ours, biharmonic = [], []
         for i, photo in enumerate(held_out):
-            h, w = photo.shape[:2]
-            top, left = (h - INPAINT_CROP) // 2, (w - INPAINT_CROP) // 2
-            clean = np.ascontiguousarray(photo[top : top + INPAINT_CROP, left : left + INPAINT_CROP])
+            clean = centre_square(photo, INPAINT_CROP)
             missing = np.random.default_rng(2000 + i).random(clean.shape[:2]) < share
             x = inpaint_inputs(clean.astype(np.float32) / 255, missing)
             out = np.where(missing[:, :, None], render(model, x, INPAINT_CROP, INPAINT_CROP), clean / 255)

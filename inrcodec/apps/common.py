@@ -19,6 +19,7 @@ the network interpolates between the samples it was given.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -28,7 +29,7 @@ import torch
 from ..errors import InputError, OptionError
 from ..fit import Budget, FitResult, ProgressCallback, Schedule, run
 from ..models import INR, FourierMLP, Siren
-from ..runtime import resolve_device
+from ..runtime import resolve_device, torch_threads
 from ..tasks import EVAL_CHUNK, PointFitTask
 
 #: the coordinate-network families, fitted on points (any coordinates, any dimension)
@@ -276,3 +277,13 @@ def check_method(method: str, options: FitOptions, init: object = None) -> None:
         raise OptionError(
             f"{names}: only for the fit method (--method fit); the learned method fits nothing and runs on the CPU"
         )
+
+
+def run_learned(compute, options: FitOptions, settings: dict[str, Any], notices: list[str]) -> AppResult:
+    """An application's result from a learned prior: ``compute()`` (the output pixels) timed
+    under the options' thread count; no steps and no held-out score, since nothing is fitted."""
+    start = time.perf_counter()
+    with torch_threads(options.threads):
+        out = compute()
+    seconds = time.perf_counter() - start
+    return AppResult(out, 0, seconds, "learned prior", None, {**settings, "method": "learned"}, notices)

@@ -25,7 +25,6 @@ result's PSNR against the clean image: ``mse_clean ~ mse_held_out - sigma^2``, r
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from ..io.image import Image
 from ..metrics import psnr_from_mse
 from ..models import local_implicit
 from ..runtime import torch_threads
-from .common import AppResult, FitOptions, check_method, device_of, options_from, resolve
+from .common import AppResult, FitOptions, check_method, device_of, options_from, resolve, run_learned
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 #: the largest noise level accepted, on 0-255 (beyond it there is little image left)
@@ -115,12 +114,10 @@ def run_denoise(
         if not LEARNED_SIGMAS[0] <= sigma <= LEARNED_SIGMAS[1]:
             notices.append(f"sigma {sigma:.1f} is outside the {LEARNED_SIGMAS[0]:g}-{LEARNED_SIGMAS[1]:g} the "
                            "learned denoiser was trained on; try --method fit if the result is poor")  # fmt: skip
-        start = time.perf_counter()
-        with torch_threads(options.threads):
-            out = local_implicit.denoise_image(img, sigma)
-        settings = {"sigma": round(sigma, 3), "method": "learned", "weights": local_implicit.DENOISE_WEIGHTS.name}
-        seconds = time.perf_counter() - start
-        return AppResult(like_input(out, flat), 0, seconds, "learned prior", None, settings, notices)
+        settings = {"sigma": round(sigma, 3), "weights": local_implicit.DENOISE_WEIGHTS.name}
+        return run_learned(
+            lambda: like_input(local_implicit.denoise_image(img, sigma), flat), options, settings, notices
+        )
     opts = resolve(options, default_options(sigma, img.height, img.width))
     device = device_of(opts)
     g = seeded_generator(opts.seed)

@@ -19,8 +19,6 @@ the result has no alpha channel.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..errors import InputError, OptionError
@@ -28,7 +26,7 @@ from ..fit import ProgressCallback, seeded_generator
 from ..io.image import Image, from_array
 from ..models import local_implicit
 from ..runtime import torch_threads
-from .common import AppResult, FitOptions, check_method, device_of, options_from, resolve
+from .common import AppResult, FitOptions, check_method, device_of, options_from, resolve, run_learned
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 
@@ -95,12 +93,10 @@ def run_inpaint(
         missing = missing_mask(mask, img.height, img.width)
     share = float(missing.mean())
     if method == "learned":
-        start = time.perf_counter()
-        with torch_threads(options.threads):
-            out = local_implicit.inpaint_image(img, missing)
-        settings = {"missing": round(share, 4), "method": "learned", "weights": local_implicit.INPAINT_WEIGHTS.name}
-        seconds = time.perf_counter() - start
-        return AppResult(like_input(out, flat), 0, seconds, "learned prior", None, settings, list(img.notices))
+        settings = {"missing": round(share, 4), "weights": local_implicit.INPAINT_WEIGHTS.name}
+        return run_learned(
+            lambda: like_input(local_implicit.inpaint_image(img, missing), flat), options, settings, list(img.notices)
+        )
     opts = resolve(options, default_options(img.height, img.width, share))
     device = device_of(opts)
     g = seeded_generator(opts.seed)

@@ -24,7 +24,6 @@ image to 34 dB, so the error that remains is in what the filter cannot see.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from ..io.image import Image
 from ..limits import DEFAULT_LIMITS, Limits
 from ..models import INR, local_implicit
 from ..runtime import torch_threads
-from .common import AppResult, FitOptions, build_network, check_method, device_of, options_from, resolve
+from .common import AppResult, FitOptions, build_network, check_method, device_of, options_from, resolve, run_learned
 from .pixels import as_image, fit_pixels, like_input, render_pixels
 
 #: the largest scale factor accepted: beyond it the output is all invented detail
@@ -80,12 +79,13 @@ def run_upscale(
     img, flat = as_image(pixels)
     out_h, out_w = check_scale(scale, img.height, img.width, limits)
     if method == "learned":
-        start = time.perf_counter()
-        with torch_threads(options.threads):
-            out = local_implicit.upscale_image(img, out_h, out_w)
-        settings = {"scale": scale, "method": "learned", "weights": local_implicit.WEIGHTS.name}
-        seconds = time.perf_counter() - start
-        return AppResult(like_input(out, flat), 0, seconds, "learned prior", None, settings, list(img.notices))
+        settings = {"scale": scale, "weights": local_implicit.WEIGHTS.name}
+        return run_learned(
+            lambda: like_input(local_implicit.upscale_image(img, out_h, out_w), flat),
+            options,
+            settings,
+            list(img.notices),
+        )
     opts = resolve(options, default_options(img.height, img.width))
     if opts.model == "grid" and init is not None:
         raise OptionError("an init is a coordinate network: use it with model siren or fourier")
