@@ -31,6 +31,8 @@ BACH = ROOT.parent / "shared" / "data" / "audio" / "bach.wav"
 @click.option("--no-plucks", is_flag=True, help="Leave out the synthetic stereo plucks clip.")
 @click.option("--kbps", default="16,24,32,48,64", show_default=True, help="Target rates, comma-separated.")
 @click.option("--codec", "codecs", default="inr,mp3,opus,mdct", show_default=True)
+@click.option("--model", "models", default="grid,siren", show_default=True,
+              help="inrcodec audio models, comma-separated: each is a codec row.")  # fmt: skip
 @click.option("--effort", default="default", show_default=True, help="inrcodec --effort (fitting steps).")
 @click.option("--time", "seconds", type=float, help="inrcodec fitting seconds instead of --effort.")
 @click.option(
@@ -49,7 +51,7 @@ BACH = ROOT.parent / "shared" / "data" / "audio" / "bach.wav"
     default=ROOT / "benchmarks" / "results" / "audio",
     show_default=True,
 )
-def main(clips, no_plucks, kbps, codecs, effort, seconds, listen_clips, jobs, seed, output):
+def main(clips, no_plucks, kbps, codecs, models, effort, seconds, listen_clips, jobs, seed, output):
     """Measure SNR, segmental SNR, PSNR, LSD, real kbit/s and times; write tables and plots."""
     from inrcodec.bench.audio import AudioBenchConfig, default_clips, run_audio_benchmark
     from inrcodec.errors import InrError
@@ -57,7 +59,12 @@ def main(clips, no_plucks, kbps, codecs, effort, seconds, listen_clips, jobs, se
     try:
         rates = [float(k) for k in kbps.split(",") if k.strip()]
         inr_options = {"seed": seed, **({"time": seconds} if seconds else {"effort": effort})}
-        specs = [(name, inr_options if name == "inr" else {}) for name in codecs.split(",") if name]
+        specs = []
+        for name in (n for n in codecs.split(",") if n):
+            if name == "inr":
+                specs += [(name, {"model": m, **inr_options}) for m in models.split(",") if m]
+            else:
+                specs.append((name, {}))
         config = AudioBenchConfig(
             clips=default_clips(clips or [BACH], plucks=not no_plucks),
             output=output,

@@ -75,6 +75,14 @@ def cases(small: bool = False) -> list[tuple[str, bytes, dict]]:
         ("audio down to 1 kHz", synth.audio(n(400_000), 48000, segments=32), {"rate": 1000}),
         ("audio up to 96 kHz", synth.audio(n(100_000), 8000, segments=16), {"rate": 96000}),
         ("audio down to 7 Hz", synth.audio(n(200_000), 44100, segments=8), {"rate": 7}),
+        ("audio grid dense", synth.audio_grid(n(300_000), 44100), {}),
+        ("audio grid stereo to 48 kHz", synth.audio_grid(n(150_000), 44100, 2, density=0.3), {"rate": 48000}),
+        (
+            "audio grid to 22.05 kHz, hop 2048",
+            synth.audio_grid(n(150_000), 44100, hop=2048, density=0.2),
+            {"rate": 22050},
+        ),
+        ("audio grid wide range", synth.audio_grid(n(100_000), 44100, latent_range=60_000, density=0.5), {}),
     ]
 
 

@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -25,13 +25,15 @@ from .container import CODER_LAPLACE, CODER_RAW16, AudioFields, Header, TensorCo
 from .decoder import build_model_from, check_decode
 from .errors import FormatError, InputError, LimitError, OptionError
 from .fit import Budget, ProgressCallback, seeded_generator
+from .grid import audio as grid_audio
+from .grid.lapped import AudioGrid
 from .io.audio import Audio, check_rate, from_array, read_audio
 from .limits import DEFAULT_LIMITS, STEP_WORK, Limits, read_inr
 from .metrics import audio_psnr, log_spectral_distance, psnr_from_mse, segmental_snr_db, snr_db
 from .models import INR, FourierMLP, Segments, Siren
 from .models.base import DecodeCost
 from .models.segments import OVERLAP_UNITS
-from .options import EFFORTS, OMEGA_RANGE, check_values
+from .options import EFFORTS, OMEGA_RANGE, check_values, flag
 from .point_codec import Quantization, fit_and_pack
 from .rate import RateTarget, audio_target, plan_point_model
 from .runtime import resolve_device, torch_threads
@@ -66,7 +68,7 @@ class AudioEncodeOptions:
 
     kbps: float | None = None
     size: str | int | None = None
-    model: str = "siren"  # the family of each segment
+    model: str = "grid"  # the audio latent grid, or the family of each segment (siren, fourier)
     effort: str = "default"  # a preset step count (effort_steps); steps or time, when given, replace it
     steps: int | None = None
     time: float | None = None  # seconds of fitting instead of steps (depends on the machine's speed)
@@ -93,8 +95,22 @@ class AudioEncodeOptions:
         check_values(self)
         if self.effort not in EFFORTS:
             raise OptionError(f"effort must be one of {', '.join(EFFORTS)}, got '{self.effort}'")
-        segment_family(self.model)
+        if self.model == AudioGrid.name:
+            given = [flag(f.name) for f in fields(self) if f.name in SEGMENT_OPTIONS
+                     and getattr(self, f.name) != AudioEncodeOptions.__dataclass_fields__[f.name].default]  # fmt: skip
+            if given:
+                raise OptionError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to the "
+                                  "audio grid model (they are for --model siren or fourier)")  # fmt: skip
+            if self.device != "cpu":
+                raise OptionError("the audio grid model encodes on the CPU only (--device cpu)")
+        else:
+            segment_family(self.model)
         return self
+
+
+#: the options only the segments models use: refused with the grid
+SEGMENT_OPTIONS = frozenset({"time", "psnr", "quant", "bits", "depth", "width", "omega", "hidden_omega",
+                             "segment", "overlap", "lr", "batch", "qat", "compile", "checkpoint"})  # fmt: skip
 
 
 @dataclass
@@ -140,12 +156,16 @@ def audio_budget(opts: AudioEncodeOptions, duration: float) -> Budget:
 SEGMENT_FAMILIES: dict[str, type[INR]] = {Siren.name: Siren, FourierMLP.name: FourierMLP}
 
 
+#: the ``--model`` names audio takes: the latent grid, or the network of each segment
+AUDIO_MODELS = (AudioGrid.name, *SEGMENT_FAMILIES)
+
+
 def segment_family(name: str) -> type[INR]:
     """The network class of each segment, by ``--model`` name."""
     try:
         return SEGMENT_FAMILIES[name]
     except KeyError:
-        raise OptionError(f"unknown audio model '{name}' (choose from {', '.join(SEGMENT_FAMILIES)})") from None
+        raise OptionError(f"unknown audio model '{name}' (choose from {', '.join(AUDIO_MODELS)})") from None
 
 
 def plan_audio(audio: Audio, target: RateTarget, opts: AudioEncodeOptions) -> AudioPlan:
@@ -268,25 +288,14 @@ def _as_audio(source: Audio | np.ndarray | str | os.PathLike, rate: int | None, 
     return read_audio(source, limits.max_input_pixels)
 
 
-def encode_audio_clip(
-    clip: Audio | np.ndarray | str | os.PathLike,
-    options: AudioEncodeOptions = AudioEncodeOptions(),
-    progress: ProgressCallback | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-    rate: int | None = None,
-) -> AudioEncodeResult:
-    """Fit, quantize and pack an audio clip (an :class:`Audio`, a path, or samples and ``rate``)."""
-    opts = options.validated()
-    audio = _as_audio(clip, rate, limits)
-    if opts.kbps is None and opts.size is None:
-        opts = replace(opts, kbps=DEFAULT_KBPS)
-    target = audio_target(audio.duration, opts.kbps, opts.size)
+def _encode_segments(audio: Audio, target: RateTarget, opts: AudioEncodeOptions, progress: ProgressCallback | None,
+                     limits: Limits) -> tuple[bytes, int, int, list[str]]:  # fmt: skip
+    """The segments models' encode: (file, steps, segments, notices)."""
     plan = plan_audio(audio, target, opts)
     check_audio_encode(audio, plan, opts, target, limits)
     budget = audio_budget(opts, audio.duration)
     device = resolve_device(opts.device)
     checkpoint = open_checkpoint(opts, audio.samples, audio.rate)
-    start = time.perf_counter()
     with torch_threads(opts.threads):
         model = build_segments(plan, opts, audio.channels, opts.seed).to(device)
         points = torch.from_numpy(coords.audio_axis(audio.frames, audio.rate, audio.rate).astype(np.float32))
@@ -300,12 +309,68 @@ def encode_audio_clip(
             task, budget, target, lambda codes: _audio_header(audio, model, target, codes),
             Quantization.of(opts), progress=progress, checkpoint=checkpoint,
         )  # fmt: skip
-    seconds = time.perf_counter() - start
-    decoded, _ = decode_audio(data, threads=opts.threads, limits=limits)
-    notices = list(audio.notices)
+    notices: list[str] = []
     if checkpoint:
         notices += checkpoint.notices
         checkpoint.remove()
+    return data, steps, plan.count, notices
+
+
+def _encode_grid(audio: Audio, target: RateTarget, opts: AudioEncodeOptions, progress: ProgressCallback | None,
+                 limits: Limits) -> tuple[bytes, int, int, list[str]]:  # fmt: skip
+    """The audio grid's encode (:mod:`inrcodec.grid.audio`): (file, steps, 0 segments, notices)."""
+    fields_ = AudioFields(audio.frames, audio.rate, audio.channels, audio.subtype, audio.format)
+
+    def header(arch: tuple[int, ...], codes: tuple[TensorCode, ...]) -> Header:
+        return Header(fields_, AudioGrid.family_id, arch, codes, coords.CONVENTION_PIXEL_CENTRES,
+                      target.kind, target.value, version=container.written_version(AudioGrid.family_id))  # fmt: skip
+
+    arch = grid_audio.planned_arch(audio.samples, audio.rate)
+    planned = tuple(grid_audio.planned_codes(audio.channels))
+    what = f"the audio grid this encode plans ({audio.channels} x {arch[1]} samples, hop {arch[0]})"
+    try:
+        _audio_decode_plan(header(arch, planned), None, limits)
+    except (FormatError, LimitError) as e:
+        raise type(e)(f"{what} could not be decoded: {str(e).replace(' / --', ' / decode --')}") from None
+    need = grid_audio.encode_memory(audio.frames, audio.channels)
+    if need > limits.max_encode_memory:
+        raise LimitError(
+            f"encoding this clip ({audio.frames} frames x {audio.channels} channels) needs about "
+            f"{need >> 20} MiB, over the limit of {limits.max_encode_memory >> 20} MiB "
+            "(max_encode_memory / --max-memory)"
+        )
+    steps = opts.steps if opts.steps is not None else grid_audio.effort_steps(opts.effort, audio.duration)
+    with torch_threads(opts.threads):
+        fit = grid_audio.fit_clip(
+            audio.samples, audio.rate, target.bytes,
+            lambda arch, codes, payload: len(container.pack(header(arch, codes), payload)),
+            steps, seed=opts.seed, progress=progress,
+        )  # fmt: skip
+    return container.pack(header(fit.arch, fit.codes), fit.payload), fit.steps, 0, []
+
+
+#: each audio ``--model``'s encode
+_ENCODERS = {AudioGrid.name: _encode_grid, **{name: _encode_segments for name in SEGMENT_FAMILIES}}
+
+
+def encode_audio_clip(
+    clip: Audio | np.ndarray | str | os.PathLike,
+    options: AudioEncodeOptions = AudioEncodeOptions(),
+    progress: ProgressCallback | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    rate: int | None = None,
+) -> AudioEncodeResult:
+    """Fit, quantize and pack an audio clip (an :class:`Audio`, a path, or samples and ``rate``)."""
+    opts = options.validated()
+    audio = _as_audio(clip, rate, limits)
+    if opts.kbps is None and opts.size is None:
+        opts = replace(opts, kbps=DEFAULT_KBPS)
+    target = audio_target(audio.duration, opts.kbps, opts.size)
+    start = time.perf_counter()
+    data, steps, count, more = _ENCODERS[opts.model](audio, target, opts, progress, limits)
+    seconds = time.perf_counter() - start
+    decoded, _ = decode_audio(data, threads=opts.threads, limits=limits)
+    notices = list(audio.notices) + more
     if abs(len(data) / target.bytes - 1) > 0.10:
         notices.append(
             f"file is {len(data)} bytes against a target of {target.bytes:.0f} "
@@ -313,7 +378,7 @@ def encode_audio_clip(
         )
     return AudioEncodeResult(
         data, 8 * len(data) / audio.duration / 1000, snr_db(audio.samples, decoded),
-        audio_psnr(audio.samples, decoded), steps, seconds, plan.count, notices,
+        audio_psnr(audio.samples, decoded), steps, seconds, count, notices,
     )  # fmt: skip
 
 
@@ -423,7 +488,7 @@ class AudioDecoding:
         with torch.no_grad():
             for chunk in np.array_split(inside, max(1, math.ceil(len(inside) / self.chunk))):
                 if len(chunk):
-                    pts = torch.from_numpy(t[chunk, None].astype(np.float32)).to(self.device)
+                    pts = torch.from_numpy(t[chunk, None].astype(self.model.coordinate_dtype)).to(self.device)
                     # a hostile file's network may give NaN or inf: make them silence or full scale
                     out[chunk] = np.nan_to_num(self.model(pts).cpu().numpy(), nan=0.0, posinf=1.0, neginf=-1.0)
         return out

@@ -33,10 +33,10 @@ MINOR = 0
 #: (1.x readers would ignore it and misdecode), the layout here is the same
 READABLE_MAJORS = (1, 2)
 #: model families newer than their major version, and the minor version that added them: 2.1
-#: added the tiled family (5). A file is written with the oldest version that has its family, so
+#: added the tiled family (5), 2.2 the audio grid (6). A file is written with the oldest version that has its family, so
 #: files of the other families stay 2.0; a 2.0 decoder refuses a tiled file by name ("unknown
 #: model family 5"), and this reader refuses a file that claims a family its version lacks.
-FAMILY_MINOR = {5: 1}
+FAMILY_MINOR = {5: 1, 6: 2}
 #: bytes around the header and payload: magic, version, two lengths, CRC
 FRAMING_BYTES = 4 + 2 + 4 + 4 + 4
 

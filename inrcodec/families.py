@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from .errors import FormatError, OptionError
 from .family import Family
+from .grid.audio import AUDIO_GRID
 from .grid.family import GRID
 from .point_codec import FOURIER, SEGMENTS, SIREN
 from .tiled import TILED
 
 #: the families users choose by name for images (``--model``)
 IMAGE_FAMILIES: dict[str, Family] = {f.name: f for f in (GRID, SIREN, FOURIER)}
-# Segments is the chain of point models the audio encoder builds, so it is found by its header
-# number only.
-_BY_ID: dict[int, Family] = {f.id: f for f in (GRID, SIREN, FOURIER, SEGMENTS, TILED)}
+# Segments (the chain of point models) and the audio grid are what the audio encoder builds, so
+# they are found by their header numbers only.
+_BY_ID: dict[int, Family] = {f.id: f for f in (GRID, SIREN, FOURIER, SEGMENTS, TILED, AUDIO_GRID)}
 #: families an image encode of a chosen name takes instead when they apply (tiles for large images)
 _VARIANTS: dict[str, tuple[Family, ...]] = {GRID.name: (TILED,)}
 

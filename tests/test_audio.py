@@ -1,4 +1,4 @@
-"""Audio: I/O, the segments family, rate control, decoding at any rate, CLI and errors.
+"""Audio: I/O, the segments models (--model siren), rate control, decoding at any rate, CLI and errors.
 
 Clips are tiny (a fraction of a second at low rates) and fits take a few steps: these tests check
 behaviour and bounds, not compression quality (the benchmark does that).
@@ -26,7 +26,7 @@ from inrcodec.models import Segments, Siren
 from inrcodec.models.segments import OVERLAP_UNITS
 
 #: a few fitting steps: enough to exercise every code path, not to fit well
-FAST = {"steps": 20, "seed": 0}
+FAST = {"model": "siren", "steps": 20, "seed": 0}
 
 
 def tone(seconds: float = 0.25, rate: int = 8000, channels: int = 1, seed: int = 0) -> np.ndarray:
@@ -87,7 +87,10 @@ def test_snr_rises_with_the_bitrate():
     """At equal steps a larger target buys a larger network and a better fit (issue 18: with a
     wall-clock budget a 64 kbit/s file once came out worse than a 16 kbit/s one)."""
     x = tone(0.5, 8000)
-    results = [encode_audio_clip(x, AudioEncodeOptions(kbps=k, steps=200, seed=0), rate=8000) for k in (8, 24, 64)]
+    results = [
+        encode_audio_clip(x, AudioEncodeOptions(kbps=k, model="siren", steps=200, seed=0), rate=8000)
+        for k in (8, 24, 64)
+    ]
     snrs = [r.snr for r in results]
     assert all(a < b for a, b in zip(snrs, snrs[1:])), snrs
     assert all(abs(r.kbps / k - 1) <= 0.10 for r, k in zip(results, (8, 24, 64)))
@@ -128,21 +131,26 @@ def tiny_efforts(monkeypatch):
 
 
 def test_an_effort_runs_its_steps_and_gives_the_same_bytes_twice(tiny_efforts):
-    a = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32, effort="fast"), rate=8000)
-    b = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32, effort="fast"), rate=8000)
+    a = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32, model="siren", effort="fast"), rate=8000)
+    b = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32, model="siren", effort="fast"), rate=8000)
     assert a.steps == 6 and a.data == b.data
-    c = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32), rate=8000)
+    c = encode_audio_clip(tone(), AudioEncodeOptions(kbps=32, model="siren"), rate=8000)
     assert c.steps == 12 and c.data != a.data
 
 
 def test_cli_accepts_effort_for_audio(tiny_efforts, tmp_path, wav):
     inr = tmp_path / "e.inr"
-    r = CliRunner().invoke(main, ["encode", str(wav), "-o", str(inr), "--effort", "high", "--json", "--quiet"])
+    r = CliRunner().invoke(
+        main, ["encode", str(wav), "-o", str(inr), "--model", "siren", "--effort", "high", "--json", "--quiet"]
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["steps"] == 24
     again = tmp_path / "f.inr"
     assert (
-        CliRunner().invoke(main, ["encode", str(wav), "-o", str(again), "--effort", "high", "--quiet"]).exit_code == 0
+        CliRunner()
+        .invoke(main, ["encode", str(wav), "-o", str(again), "--model", "siren", "--effort", "high", "--quiet"])
+        .exit_code
+        == 0
     )
     assert inr.read_bytes() == again.read_bytes()
 
@@ -163,7 +171,7 @@ def test_a_few_milliseconds_encode_and_decode():
 
 def test_a_long_clip_is_split_into_many_segments():
     x = tone(30.0, 8000)  # 240 000 samples at the default 50 ms: 600 segments
-    result = encode_audio_clip(x, AudioEncodeOptions(kbps=16, steps=3, qat=0.0), rate=8000)
+    result = encode_audio_clip(x, AudioEncodeOptions(kbps=16, model="siren", steps=3, qat=0.0), rate=8000)
     assert result.segments == 600
     header, _ = container.unpack(result.data)
     assert len(header.tensors) == 8  # stacked: one tensor per layer, whatever the count
@@ -258,7 +266,7 @@ def test_segments_are_one_dimensional():
 def test_registry_finds_segments_by_number_only():
     assert families.by_id(4).model is Segments
     with pytest.raises(OptionError):
-        inrcodec.encode_audio(tone(), 8000, model="segments", **FAST)
+        inrcodec.encode_audio(tone(), 8000, model="segments", steps=20)
 
 
 def test_parameter_limit_applies_to_all_segments(blob):
@@ -376,7 +384,9 @@ def test_bad_input_rates_are_refused(rate):
 def test_cli_round_trip_keeps_the_original_subtype(tmp_path, wav):
     runner = CliRunner()
     inr = tmp_path / "tone.inr"
-    r = runner.invoke(main, ["encode", str(wav), "-o", str(inr), "--kbps", "32", "--steps", "20", "--quiet"])
+    r = runner.invoke(
+        main, ["encode", str(wav), "-o", str(inr), "--model", "siren", "--kbps", "32", "--steps", "20", "--quiet"]
+    )
     assert r.exit_code == 0, r.output
     for name, subtype in (("out.wav", "PCM_24"), ("out.flac", "PCM_24"), ("out.aiff", "PCM_24")):
         r = runner.invoke(main, ["decode", str(inr), "-o", str(tmp_path / name)])
@@ -523,7 +533,7 @@ def test_the_audio_encoder_refuses_before_fitting_what_its_decoder_would_refuse(
 
     monkeypatch.setattr("inrcodec.audio.fit_and_pack", never)
     with pytest.raises((OptionError, LimitError), match=limit):
-        inrcodec.encode_audio(np.zeros(20_000, np.float32), 8000, steps=5, **options)
+        inrcodec.encode_audio(np.zeros(20_000, np.float32), 8000, model="siren", steps=5, **options)
 
 
 def test_the_audio_encoder_honours_its_memory_limit(monkeypatch):

@@ -369,7 +369,8 @@ def test_info_of_audio_names_its_segments(runner, tmp_path):
     t = np.arange(4000) / 8000
     sf.write(wav, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8000)
     out = tmp_path / "a.inr"
-    r = runner.invoke(main, ["encode", str(wav), "-o", str(out), "--kbps", "24", "--steps", "5", "--quiet"])
+    r = runner.invoke(main, ["encode", str(wav), "-o", str(out), "--model", "siren", "--kbps", "24", "--steps", "5",
+                             "--quiet"])  # fmt: skip
     assert r.exit_code == 0, r.output
     fields, raw = _info(runner, out)
     assert fields["target"].startswith("24 kbps")

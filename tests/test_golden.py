@@ -7,6 +7,9 @@ seed=11))`` (and ``model="fourier", depth=2, width=8``; and ``model="grid"`` for
 written by inrcodec 0.3.0 with the same grid call. The v2.1 tiled file (the tiled family, 2 x 2
 tiles) was written by inrcodec 0.5.0, the first that writes format 2.1, with
 ``inrcodec.encode(skimage.data.astronaut()[100:164, 180:260], bpp=4, steps=100, seed=11, tile=40)``.
+The v2.2 audio grid file (family 6) was written by inrcodec 0.7.0, the first that writes format
+2.2, from the v1.1 segments file's reference samples (``golden_v1_1_segments.decoded.npy / 32767``,
+8 kHz stereo) with ``inrcodec.encode_audio(samples, 8000, kbps=48, steps=100, seed=11)``.
 They are never rewritten.
 
 Two things are checked, with two strictnesses (docs/reliability.md, "What is exact and what is
@@ -47,6 +50,7 @@ GOLDEN = {
     "golden_v2_0_grid.inr": "84d9c20ad541f16d7489bb076a7753a07457bda9e68e786c29371cdd9543be94",
     "golden_v2_1_tiled.inr": "c7c5740d2710e32a8f5032bd56c637a0de314f919a88d7c4149d412e8f20bfc0",
     "golden_v1_1_segments.inr": "9656fbdc9a9aeca2b0f61980988c908a4927536cfbb2ba00882fd689b5856d06",
+    "golden_v2_2_audio.inr": "6a34c6aa065925db5cf10fbda71b76d60009c57a362caeb3c6efcceda19a3996",
 }
 
 #: Decoded values may differ from the reference by at most this much, in the output's own units
@@ -135,6 +139,8 @@ def test_golden_grid_files_use_their_versions_context_schemes():
         assert header.version == version and scheme_of(header).name == scheme
     header, _ = container.unpack((DATA / "golden_v2_1_tiled.inr").read_bytes())
     assert header.version == (2, 1) and header.family == 5
+    header, _ = container.unpack((DATA / "golden_v2_2_audio.inr").read_bytes())
+    assert header.version == (2, 2) and header.family == 6
 
 
 def _with_latent_scheme(name: str, scheme: int) -> bytes:

@@ -162,9 +162,9 @@ def test_options_left_at_none_are_not_refused(monkeypatch):
     "flags, words",
     [
         (["--bpp", "0.3"], ("--bpp", "audio")),
-        (["--model", "grid"], ("grid", "audio model")),
+        (["--model", "wavelet"], ("wavelet", "audio model")),
     ],
-    ids=["bpp", "grid"],
+    ids=["bpp", "unknown-model"],
 )
 def test_audio_refuses_image_options(nothing_is_read, wav, tmp_path, flags, words):
     out = tmp_path / "o.inr"

@@ -182,8 +182,9 @@ class AudioCodec(ABC):
 
 class InrAudio(AudioCodec):
     name = "inr"
-    description = ("inrcodec: segmented 1-D SIREN, per-tensor steps + QAT, ANS-coded (this codec; "
-                   "fitting steps from --effort, so the file does not depend on the machine)")  # fmt: skip
+    description = ("inrcodec (this codec): the audio latent grid (lapped cosine synthesis, integer context "
+                   "model, ANS), or --model siren's segmented 1-D SIRENs; steps from --effort, so the file does "
+                   "not depend on the machine")  # fmt: skip
     family = "inr"
 
     def version(self) -> str:

@@ -5,7 +5,8 @@ spends its bits purely on mean squared error (MP3 and Opus spend theirs on what 
 their SNR says little about what a waveform coder could reach). It writes real bytes through
 constriction, and :func:`decode` inverts them; nothing is an ideal code length.
 
-**Transform.** The MDCT with a sine window ``w[n] = sin(pi (n + 1/2) / N)``, frames of
+**Transform.** The codec's own lapped transform (:mod:`inrcodec.grid.lapped`, the audio grid's
+synthesis at whole samples): the MDCT with a sine window ``w[n] = sin(pi (n + 1/2) / N)``, frames of
 ``N = 2048`` samples advanced by ``M = 1024`` (50 % overlap), scaled to be orthonormal:
 ``X[k] = sqrt(2/M) sum_n w[n] x[n] cos(pi/M (n + 1/2 + M/2)(k + 1/2))``. The inverse applies the
 transposed basis and the same window, and overlap-adds: the aliasing of neighbouring frames
@@ -47,9 +48,12 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+
+from ..grid import lapped
+from ..grid.lapped import from_coded as _from_coded
+from ..grid.lapped import to_coded as _to_coded
 
 #: bumped whenever the bytes change
 VERSION = 1
@@ -69,52 +73,18 @@ def scale_of(index: np.ndarray | int) -> np.ndarray:
     return 2.0 ** (np.asarray(index, dtype=np.float64) / 4 - 4)
 
 
-@lru_cache(maxsize=4)
-def _basis(hop: int = HOP) -> tuple[np.ndarray, np.ndarray]:
-    """The orthonormal MDCT basis (hop x 2 hop) and the sine window."""
-    n = np.arange(2 * hop)
-    k = np.arange(hop)
-    basis = math.sqrt(2.0 / hop) * np.cos(math.pi / hop * np.outer(k + 0.5, n + 0.5 + hop / 2))
-    window = np.sin(math.pi * (n + 0.5) / (2 * hop))
-    return basis, window
-
-
 def frame_count(frames: int, hop: int = HOP) -> int:
-    return math.ceil(frames / hop) + 1
+    return lapped.frame_count(frames, hop)
 
 
 def mdct(x: np.ndarray, hop: int = HOP) -> np.ndarray:
-    """(frames,) signal -> (T, hop) coefficients, T = :func:`frame_count`."""
-    basis, window = _basis(hop)
-    t = frame_count(len(x), hop)
-    padded = np.zeros((t + 1) * hop)
-    padded[hop : hop + len(x)] = x
-    blocks = np.lib.stride_tricks.sliding_window_view(padded, 2 * hop)[::hop][:t]
-    return (blocks * window) @ basis.T
+    """(frames,) signal -> (T, hop) coefficients: the codec's lapped transform (the audio grid's)."""
+    return lapped.analysis(x, hop)
 
 
 def imdct(coeffs: np.ndarray, frames: int, hop: int = HOP) -> np.ndarray:
     """(T, hop) coefficients -> the (frames,) signal, by windowed overlap-add."""
-    basis, window = _basis(hop)
-    t = len(coeffs)
-    blocks = (coeffs @ basis) * window
-    out = np.zeros((t + 1) * hop)
-    out[: t * hop] += blocks[:, :hop].reshape(-1)
-    out[hop : (t + 1) * hop] += blocks[:, hop:].reshape(-1)
-    return out[hop : hop + frames]
-
-
-def _to_coded(samples: np.ndarray) -> tuple[np.ndarray, bool]:
-    x = samples.astype(np.float64)
-    if x.shape[1] == 2:
-        return np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1) / math.sqrt(2), True
-    return x, False
-
-
-def _from_coded(x: np.ndarray, mid_side: bool) -> np.ndarray:
-    if mid_side:
-        return np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1) / math.sqrt(2)
-    return x
+    return lapped.synthesis(coeffs, frames, hop)
 
 
 def _bands(hop: int = HOP) -> np.ndarray:

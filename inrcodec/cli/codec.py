@@ -53,7 +53,8 @@ from .common import (
 @click.option("--kbps", type=float, help="Audio: target kbit/s.")
 @click.option(
     "--model",
-    help="Model family: grid (latent grids + tiny MLP), siren or fourier.  [default: grid for images, siren for audio]",
+    help="Model family: grid (images: latent grids + tiny MLP; audio: a latent grid over time and frequency), "
+    "siren or fourier (audio: segments of them).  [default: grid]",
 )
 @click.option(
     "--effort",
@@ -61,7 +62,7 @@ from .common import (
     default="default",
     show_default=True,
     help="Encode effort: grid steps fast 400, default 1200, high 3000, max 8000 (siren: 20, 60, 300, 1200 s; "
-    "audio: 600, 2000, 6000, 20000 steps per 7.5 s of audio).",
+    "audio grid: 100, 400, 1500, 4000 context steps; audio siren: 600, 2000, 6000, 20000 steps per 7.5 s).",
 )
 @click.option("--steps", type=int, help="Fit for this many steps instead (deterministic).")
 @click.option("--time", "seconds", type=float, help="Fit for this many seconds instead.")
@@ -253,7 +254,7 @@ _SHOWN = {
     "duration", "kbps", "parameters", "bits_per_weight", "fixed_width_bits_per_weight", "tensors",
     "context_scheme", "context_hidden", "latent_levels", "synthesis_layers", "activation", "upsampling",
     "depth", "layer_width", "omega", "hidden_omega", "frequencies", "frequency_ratio", "segments", "overlap",
-    "segment_model", "tiles", "tile_margin", "tile_heights", "tile_widths",
+    "segment_model", "tiles", "tile_margin", "tile_heights", "tile_widths", "hop", "latent_frames", "mid_side", "step",
 }  # fmt: skip
 
 
@@ -306,7 +307,11 @@ def info_lines(record: dict) -> list[tuple[str, str]]:
     framing = record["bytes"] - record["header_bytes"] - record["payload_bytes"]
     lines.append(("bytes", f"header {record['header_bytes']}, payload {record['payload_bytes']}, framing {framing}"))
     model = record["model"]
-    lines.append(("model", {"grid": "grid (latent grids, a context model and a synthesis MLP)",
+    if record["modality"] == "audio" and model == "grid":
+        model = "audio grid"
+    lines.append(("model", {"audio grid": "grid (a latent grid over time and frequency, a context model and a "
+                                          "lapped cosine synthesis)",
+                            "grid": "grid (latent grids, a context model and a synthesis MLP)",
                             "siren": "siren (an MLP with sine activations)",
                             "fourier": "fourier (a ReLU MLP on Fourier features)",
                             "segments": "segments (one coordinate network per stretch of time)",
@@ -324,6 +329,11 @@ def info_lines(record: dict) -> list[tuple[str, str]]:
         layers = " -> ".join(map(str, record["synthesis_layers"]))
         lines.append(("  synthesis", f"{layers}, {record['activation']}, {record['upsampling']} upsampling"))
         lines.append(("  context", f"{record['context_scheme']} scheme, {record['context_hidden']} hidden units"))
+    if "hop" in record:
+        stereo = ", mid and side" if record["mid_side"] else ""
+        lines.append(("  latents", f"{record['latent_frames']} frames of {record['hop']} frequencies per channel{stereo}, "
+                                   f"step {record['step']:.4g}"))  # fmt: skip
+        lines.append(("  context", f"the previous two frames, {record['context_hidden']} hidden units"))
     if "segments" in record:
         lines.append(("  segments", f"{record['segments']} {record['segment_model']} networks, "
                                     f"overlapping by {100 * record['overlap']:.1f} % of a segment"))  # fmt: skip

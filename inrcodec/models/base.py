@@ -91,6 +91,8 @@ class INR(nn.Module):
     family_id: ClassVar[int]
     #: the coordinate dimensions the family can model: 1 for audio, 2 for images
     input_dims: ClassVar[tuple[int, ...]] = (1, 2)
+    #: the coordinates' dtype an audio decode passes (float64 for sub-sample precision on long clips)
+    coordinate_dtype: ClassVar[type] = np.float32
 
     def __init__(self, in_dim: int, out_dim: int) -> None:
         super().__init__()

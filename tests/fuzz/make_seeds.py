@@ -2,7 +2,7 @@
 
     python -m tests.fuzz.make_seeds            # writes tests/fuzz/seeds/*.inr
 
-Every family (SIREN 1, Fourier 2, latent grid 3, segments 4 for audio), both point-model coders
+Every family (SIREN 1, Fourier 2, latent grid 3, segments 4 and the audio grid 6 for audio), both point-model coders
 (Laplace, raw fp16), every colour mode and both bit depths, mono and stereo audio, plus the
 format-1.0 golden file and the format-1.1 grid golden file (the checkerboard context). The files are fitted for a handful of steps: the fuzzer needs valid
 structure, not good pictures, and small files mutate faster.
@@ -54,10 +54,14 @@ def seed_files() -> dict[str, bytes]:
         # the grid needs more steps before its latents leave zero and reach the context coder
         "grid_rgb.inr": image(_image(12, 16, 3), bpp=6.0, model="grid", steps=80),
         "grid_l.inr": image(_image(7, 5, 1), bpp=8.0, model="grid", steps=80),
-        "segments_siren_mono.inr": inrcodec.encode_audio(_tone(800, 1), 8000, kbps=64, segment=0.03, **_FIT),
+        "segments_siren_mono.inr": inrcodec.encode_audio(
+            _tone(800, 1), 8000, kbps=64, model="siren", segment=0.03, **_FIT
+        ),
         "segments_fourier_stereo.inr": inrcodec.encode_audio(
             _tone(600, 2), 8000, kbps=32, model="fourier", depth=2, width=6, **_FIT
         ),
+        # (at 2 kHz, so that its off-grid resampling stays within the fuzzers' small work limit)
+        "audio_grid_mono.inr": inrcodec.encode_audio(_tone(120, 1), 2000, kbps=40, steps=20, seed=0),
         "golden_v1_0.inr": (DATA / "golden_v1_0.inr").read_bytes(),
         # the checkerboard context scheme, which only format 1.x files use
         "golden_v1_1_grid.inr": (DATA / "golden_v1_1_grid.inr").read_bytes(),

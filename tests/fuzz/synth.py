@@ -84,3 +84,27 @@ def constant_grid(height: int, width: int, channels: int = 1, *, context_hidden:
                TensorCode(0, 0, 0, 2, scheme)]  # fmt: skip
     arch = (height, width, 1, 0, 1, 0, 1, 1, context_hidden, 1)
     return container.pack(Header(ImageFields(width, height, channels, 8), 3, arch, tuple(tensors)), b"")
+
+
+def audio_grid(frames: int, rate: int = 44100, channels: int = 1, *, hop: int = 1024, density: float = 1.0,
+               latent_range: int = 40, seed: int = 0) -> bytes:  # fmt: skip
+    """An audio-grid file: random latents in +-``latent_range``, a share ``density`` of them
+    nonzero (the off-grid synthesis's cost follows it), and a random context network."""
+    from inrcodec.grid import audio as grid_audio
+    from inrcodec.grid.context import IntegerContext
+    from inrcodec.grid.lapped import AudioGrid, frame_count
+
+    rng = np.random.default_rng(seed)
+    hidden = grid_audio.CONTEXT_HIDDEN
+    shape = (channels, frame_count(frames, hop), hop)
+    latents = rng.integers(-latent_range, latent_range + 1, shape) * (rng.random(shape) < density)
+    w1 = rng.integers(-400, 401, (hidden, 6))
+    b1 = rng.integers(-400, 401, hidden)
+    w2 = np.stack([np.zeros(hidden, np.int64), rng.integers(-100, 101, hidden)])
+    bias = np.tile(np.array([0, 3 << 10]), (channels, 1))
+    context = IntegerContext(w1=w1, b1=b1, w2=w2, level_bias=bias, kernel="none")
+    codes, payload = grid_audio.code(context, [w1, b1, w2, bias], latents, -7 * grid_audio.STEP_UNITS_PER_OCTAVE)
+    fields = AudioFields(frames, rate, channels, "PCM_16", "WAV")
+    arch = (hop, frames, hidden, int(channels == 2))
+    version = container.written_version(AudioGrid.family_id)
+    return container.pack(Header(fields, AudioGrid.family_id, arch, codes, version=version), payload)
