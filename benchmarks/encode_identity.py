@@ -6,7 +6,7 @@
 The cases (``CASES``) cover every path an encode can take: the golden sources of
 tests/test_golden.py (SIREN, Fourier, grid, a stereo tone), three 128 x 96 Kodak crops at two
 targets under both latent context schemes, a size target, a fixed lambda, a SIREN, a Fourier
-network and half a second of bach.wav. Each runs a fixed number of steps on one torch thread, so
+network and half a second of bach.wav (audio with the SIREN segments and with the audio grid). Each runs a fixed number of steps on one torch thread, so
 the bytes depend only on the code and on the CPU's float kernels: the list records the kernel
 path (torch's CPU capability and the CPU vendor) it was made on, and a comparison on another
 path says so instead of failing (tests/test_identity.py).
@@ -37,7 +37,8 @@ def cases() -> list[tuple[str, str, dict]]:
         ("golden_siren", golden, {"model": "siren", "bpp": 6, "steps": 200, "seed": 11}),
         ("golden_fourier", golden, {"model": "fourier", "bpp": 6, "steps": 200, "seed": 11, "depth": 2, "width": 8}),
         ("golden_grid", golden, {"model": "grid", "size": 400, "steps": 200, "seed": 11}),
-        ("golden_tone", "tone", {"kbps": 48, "segment": 0.05, "steps": 200, "seed": 11}),
+        ("golden_tone", "tone", {"model": "siren", "kbps": 48, "segment": 0.05, "steps": 200, "seed": 11}),
+        ("golden_tone_audio_grid", "tone", {"kbps": 48, "steps": 100, "seed": 11}),
     ]
     for crop in CROPS:
         path = str(DATA / "identity" / f"{crop}_crop.png")
@@ -61,7 +62,12 @@ def cases() -> list[tuple[str, str, dict]]:
             str(DATA / "identity" / f"{CROPS[2]}_crop.png"),
             {"model": "fourier", "bpp": 2, "steps": 300},
         ),
-        ("bach_half_second", str(DATA / "identity" / "bach_half_second.flac"), {"kbps": 32, "steps": 300}),
+        (
+            "bach_half_second",
+            str(DATA / "identity" / "bach_half_second.flac"),
+            {"model": "siren", "kbps": 32, "steps": 300},
+        ),
+        ("bach_half_second_audio_grid", str(DATA / "identity" / "bach_half_second.flac"), {"kbps": 32, "steps": 100}),
     ]
     return out
 

@@ -1,4 +1,4 @@
-"""Byte identity: 22 fixed encodes give exactly the files recorded in tests/data/identity/hashes.json.
+"""Byte identity: 24 fixed encodes give exactly the files recorded in tests/data/identity/hashes.json.
 
 ``benchmarks/encode_identity.py`` defines the cases (every path an encode can take: SIREN, Fourier,
 the grid under both context schemes, rate and size targets, a fixed lambda, audio); this test
@@ -15,7 +15,7 @@ purpose (a new recipe, a format change)::
 
     python benchmarks/encode_identity.py --record
 
-Slow (22 encodes of 200-300 steps): ``pytest -m "not slow"`` leaves it out.
+Slow (24 encodes of 200-300 steps): ``pytest -m "not slow"`` leaves it out.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ CASES = identity.cases()
 
 def test_the_list_records_every_case_once():
     names = [name for name, _, _ in CASES]
-    assert len(names) == len(set(names)) == 22
+    assert len(names) == len(set(names)) == 24
     assert sorted(RECORDED["hashes"]) == sorted(names), "re-record: python benchmarks/encode_identity.py --record"
 
 
