@@ -194,7 +194,9 @@ def test_the_cli_encodes_and_describes_the_grid(tmp_path):
         main, ["encode", str(src), "-o", str(inr), "--kbps", "32", "--effort", "fast", "--json", "--quiet"]
     )
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["steps"] >= grid_audio.EFFORT_STEPS["fast"]
+    record = json.loads(r.stdout)
+    assert record["steps"] >= grid_audio.EFFORT_STEPS["fast"]
+    assert record["model"] == "grid" and "segments" not in record
     r = runner.invoke(main, ["info", str(inr), "--json"])
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)

@@ -56,8 +56,10 @@ def encode_audio_command(params: dict[str, Any], output: Path) -> None:
         "rate": clip.rate,
         "channels": clip.channels,
         "duration": clip.duration,
-        "segments": result.segments,
+        "model": opts.model,
     }
+    if result.segments:  # the segments models' count (the audio grid has none)
+        record["segments"] = result.segments
     print_record(params.get("as_json", False), record,
           f"{output}: {record['bytes']} bytes, {result.kbps:.2f} kbit/s, SNR {result.snr:.2f} dB, "
           f"PSNR {result.psnr:.2f} dB, {result.steps} steps in {result.seconds:.1f} s")  # fmt: skip
