@@ -36,7 +36,7 @@ r = encode_audio_clip(x, AudioEncodeOptions(kbps=kbps), rate=rate)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"seconds": len(x) / rate, "rate": rate, "channels": x.shape[1], "kbps": kbps, "real_kbps": r.kbps,
                   "snr": r.snr, "encode_cpu_s": time.process_time() - cpu, "peak_bytes": peak - base,
-                  "estimated_bytes": grid_audio.encode_memory(len(x), x.shape[1])}))
+                  "estimated_bytes": grid_audio.encode_memory(grid_audio.planned_arch(x, rate), x.shape[1])}))
 """
 
 

@@ -96,8 +96,9 @@ class AudioEncodeOptions:
         if self.effort not in EFFORTS:
             raise OptionError(f"effort must be one of {', '.join(EFFORTS)}, got '{self.effort}'")
         if self.model == AudioGrid.name:
-            given = [flag(f.name) for f in fields(self) if f.name in SEGMENT_OPTIONS
-                     and getattr(self, f.name) != AudioEncodeOptions.__dataclass_fields__[f.name].default]  # fmt: skip
+            given = [
+                flag(f.name) for f in fields(self) if f.name in SEGMENT_OPTIONS and getattr(self, f.name) != f.default
+            ]
             if given:
                 raise OptionError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to the "
                                   "audio grid model (they are for --model siren or fourier)")  # fmt: skip
@@ -202,10 +203,20 @@ def check_audio_encode(audio: Audio, plan: AudioPlan, opts: AudioEncodeOptions, 
     inner_arch = (plan.depth, plan.width, *inner(1, audio.channels, depth=1, width=1, **kwargs).arch()[2:])
     arch = (plan.count, round(plan.overlap * OVERLAP_UNITS), inner.family_id, *inner_arch)
     code = TensorCode(0, 0, 65535, CODER_RAW16, 0) if opts.quant == "fp16" else TensorCode(0, 0, 0, CODER_LAPLACE, 0)
-    header = Header(AudioFields(audio.frames, audio.rate, audio.channels, audio.subtype, audio.format),
-                    Segments.family_id, arch, (code,) * (2 * (plan.depth + 1)), coords.CONVENTION_PIXEL_CENTRES,
-                    target.kind, target.value)  # fmt: skip
+    header = _audio_header(audio, Segments.family_id, arch, target, (code,) * (2 * (plan.depth + 1)))
+    params = Segments.count_parameters(arch, 1, audio.channels)
+    batch = min(opts.batch, audio.frames)
+    need = (_ENCODE_BASE_BYTES + audio.frames * (_ENCODE_BYTES_PER_SAMPLE + _ENCODE_BYTES_PER_VALUE * audio.channels)
+            + _ENCODE_BYTES_PER_ACTIVATION * 2 * batch * (plan.width * plan.depth + audio.channels)
+            + _ENCODE_BYTES_PER_PARAMETER * params)  # fmt: skip
     what = f"the segments model this encode plans ({plan.count} x {plan.depth} x {plan.width})"
+    refuse_before_fitting(audio, header, what, need, limits)
+
+
+def refuse_before_fitting(audio: Audio, header: Header, what: str, need: int, limits: Limits) -> None:
+    """Refuse an audio encode whose planned file (``header``, its tensors at their smallest) its
+    own decoder would refuse or the format cannot hold, or whose working set ``need`` (bytes)
+    would pass ``limits.max_encode_memory``; ``what`` names the planned model."""
     try:
         _audio_decode_plan(header, None, limits)
         container.unpack(container.pack(header, b""))
@@ -213,11 +224,6 @@ def check_audio_encode(audio: Audio, plan: AudioPlan, opts: AudioEncodeOptions, 
         raise type(e)(f"{what} could not be decoded: {str(e).replace(' / --', ' / decode --')}") from None
     except ValueError as e:
         raise OptionError(f"{what} cannot be written: {e}") from None
-    params = Segments.count_parameters(arch, 1, audio.channels)
-    batch = min(opts.batch, audio.frames)
-    need = (_ENCODE_BASE_BYTES + audio.frames * (_ENCODE_BYTES_PER_SAMPLE + _ENCODE_BYTES_PER_VALUE * audio.channels)
-            + _ENCODE_BYTES_PER_ACTIVATION * 2 * batch * (plan.width * plan.depth + audio.channels)
-            + _ENCODE_BYTES_PER_PARAMETER * params)  # fmt: skip
     if need > limits.max_encode_memory:
         raise LimitError(
             f"encoding this clip ({audio.frames} frames x {audio.channels} channels) needs about "
@@ -266,11 +272,14 @@ class _AudioFitTask(PointFitTask):
         return torch.cat([self.predict(c) for c in torch.split(self._eval_points, EVAL_CHUNK)])
 
 
-def _audio_header(audio: Audio, model: INR, target: RateTarget, codes) -> Header:
+def _audio_header(audio: Audio, family_id: int, arch: tuple[int, ...], target: RateTarget,
+                  codes: tuple[TensorCode, ...]) -> Header:  # fmt: skip
+    """The header of an audio file of model family ``family_id`` (its version follows the family
+    when packed)."""
     return Header(
         signal=AudioFields(audio.frames, audio.rate, audio.channels, audio.subtype, audio.format),
-        family=model.family_id,
-        arch=model.arch(),
+        family=family_id,
+        arch=arch,
         tensors=codes,
         coords=coords.CONVENTION_PIXEL_CENTRES,
         target_kind=target.kind,
@@ -306,7 +315,7 @@ def _encode_segments(audio: Audio, target: RateTarget, opts: AudioEncodeOptions,
             batch_size=opts.batch, generator=seeded_generator(opts.seed), compile=opts.compile,
         )  # fmt: skip
         data, steps = fit_and_pack(
-            task, budget, target, lambda codes: _audio_header(audio, model, target, codes),
+            task, budget, target, lambda codes: _audio_header(audio, model.family_id, model.arch(), target, codes),
             Quantization.of(opts), progress=progress, checkpoint=checkpoint,
         )  # fmt: skip
     notices: list[str] = []
@@ -319,27 +328,15 @@ def _encode_segments(audio: Audio, target: RateTarget, opts: AudioEncodeOptions,
 def _encode_grid(audio: Audio, target: RateTarget, opts: AudioEncodeOptions, progress: ProgressCallback | None,
                  limits: Limits) -> tuple[bytes, int, int, list[str]]:  # fmt: skip
     """The audio grid's encode (:mod:`inrcodec.grid.audio`): (file, steps, 0 segments, notices)."""
-    fields_ = AudioFields(audio.frames, audio.rate, audio.channels, audio.subtype, audio.format)
 
     def header(arch: tuple[int, ...], codes: tuple[TensorCode, ...]) -> Header:
-        return Header(fields_, AudioGrid.family_id, arch, codes, coords.CONVENTION_PIXEL_CENTRES,
-                      target.kind, target.value, version=container.written_version(AudioGrid.family_id))  # fmt: skip
+        return _audio_header(audio, AudioGrid.family_id, arch, target, codes)
 
     arch = grid_audio.planned_arch(audio.samples, audio.rate)
-    planned = tuple(grid_audio.planned_codes(audio.channels))
     what = f"the audio grid this encode plans ({audio.channels} x {arch[1]} samples, hop {arch[0]})"
-    try:
-        _audio_decode_plan(header(arch, planned), None, limits)
-    except (FormatError, LimitError) as e:
-        raise type(e)(f"{what} could not be decoded: {str(e).replace(' / --', ' / decode --')}") from None
-    need = grid_audio.encode_memory(audio.frames, audio.channels)
-    if need > limits.max_encode_memory:
-        raise LimitError(
-            f"encoding this clip ({audio.frames} frames x {audio.channels} channels) needs about "
-            f"{need >> 20} MiB, over the limit of {limits.max_encode_memory >> 20} MiB "
-            "(max_encode_memory / --max-memory)"
-        )
-    steps = opts.steps if opts.steps is not None else grid_audio.effort_steps(opts.effort, audio.duration)
+    need = grid_audio.encode_memory(arch, audio.channels)
+    refuse_before_fitting(audio, header(arch, grid_audio.planned_codes(audio.channels)), what, need, limits)
+    steps = opts.steps if opts.steps is not None else grid_audio.EFFORT_STEPS[opts.effort]
     with torch_threads(opts.threads):
         fit = grid_audio.fit_clip(
             audio.samples, audio.rate, target.bytes,

@@ -48,9 +48,11 @@ from ..entropy import StreamDecoder, StreamEncoder, SymbolModel
 from ..errors import FormatError
 from ..family import Family
 from ..fit import Progress, ProgressCallback
+from ..limits import STEP_WORK, TABLE_WORK
+from ..models.base import DecodeCost
 from ..tensors import laplace_code, read_laplace
 from .context import LOG2_SCALE_MAX, LOG2_SCALE_MIN, ContextModel, IntegerContext, laplace_bits
-from .lapped import AudioGrid, analysis, default_hop, to_coded
+from .lapped import AudioGrid, analysis, default_hop, frame_count, to_coded
 from .payload import CONTEXT_STEP_EXP
 
 #: the context inputs besides the frequency: (frames back, frequency offset) of decoded latents
@@ -69,7 +71,8 @@ RDO_LAMBDA = math.log(2) / 6
 BATCH = 1 << 15
 LEARNING_RATE = 1e-2
 #: ``--effort`` presets: context training steps at the first step size tried (later ones, warm,
-#: a quarter), and the rounds of rate-distortion optimisation
+#: a quarter; not scaled with the clip's length: a step trains on one batch however many latents
+#: there are), and the rounds of rate-distortion optimisation
 EFFORT_STEPS = {"fast": 100, "default": 400, "high": 1500, "max": 4000}
 RDO_ROUNDS = 2
 #: bisection rounds of the context-free probe (a step within 2^-20 of an octave's range of 17)
@@ -225,40 +228,40 @@ class _Fit:
             self.optimiser.step()
 
     @torch.no_grad()
-    def bits(self, context_of: np.ndarray, values: np.ndarray, channel: int, first: int) -> np.ndarray:
-        """Float bits of ``values`` (frames, hop) placed at frames ``first ..`` of a channel whose
-        latents (for the context) are ``context_of`` (frames, hop)."""
-        last = first + len(values)
-        s = _log2_scale(self.context, channel, _as_float(frame_inputs(context_of, first, last).T))
-        y = torch.from_numpy(values.reshape(-1).astype(np.float32))
-        return laplace_bits(y, torch.zeros_like(y), s).numpy().reshape(values.shape)
-
     def rdo(self, latents: np.ndarray, scaled: np.ndarray) -> np.ndarray:
         """Move latents one level towards zero where that lowers squared error (in steps) plus
         RDO_LAMBDA times their bits, under the current context (neighbours as they are)."""
         out = latents.copy()
+
+        def bits(values: np.ndarray, log2_scale: torch.Tensor) -> np.ndarray:
+            y = torch.from_numpy(values.reshape(-1).astype(np.float32))
+            return laplace_bits(y, torch.zeros_like(y), log2_scale).numpy().reshape(values.shape)
+
         for c in range(len(latents)):
             z = latents[c]
             step = _chunk_frames(z.shape[1])
             for a in range(0, len(z), step):
                 b = min(len(z), a + step)
+                # both candidates share their context: the neighbours stay as they are
+                log2_scale = _log2_scale(self.context, c, _as_float(frame_inputs(z, a, b).T))
                 now, target = z[a:b], scaled[c, a:b]
                 moved = now - np.sign(now)
-                keep = (now - target) ** 2 + RDO_LAMBDA * self.bits(z, now, c, a)
-                cost = (moved - target) ** 2 + RDO_LAMBDA * self.bits(z, moved, c, a)
+                keep = (now - target) ** 2 + RDO_LAMBDA * bits(now, log2_scale)
+                cost = (moved - target) ** 2 + RDO_LAMBDA * bits(moved, log2_scale)
                 out[c, a:b] = np.where(cost < keep, moved, now)
         return out
 
     def integer_context(self) -> tuple[IntegerContext, list[np.ndarray]]:
         """The coder's context (the trained weights in Q(WEIGHT_BITS)) and its tensors' symbols."""
-        symbols = [quantize_context(p) for _, p in self.context.tensors()]
-        w1, b1, w2, bias = symbols
-        return IntegerContext(w1=w1, b1=b1, w2=w2, level_bias=bias, kernel="none"), symbols
+        symbols = [quantize.quantize(p.detach().cpu().numpy(), CONTEXT_STEP_EXP) for _, p in self.context.tensors()]
+        return integer_context(symbols), symbols
 
 
-def quantize_context(p: torch.Tensor) -> np.ndarray:
-    """A context tensor's integer weights in Q(WEIGHT_BITS): the file's symbols."""
-    return quantize.quantize(p.detach().cpu().numpy(), CONTEXT_STEP_EXP)
+def integer_context(symbols: list[np.ndarray]) -> IntegerContext:
+    """The coder's context network from its four tensors' symbols (the Q(WEIGHT_BITS) weights);
+    the audio grid has no parent levels, so no upsampling kernel."""
+    w1, b1, w2, bias = symbols
+    return IntegerContext(w1=w1, b1=b1, w2=w2, level_bias=bias, kernel="none")
 
 
 def step_of(exponent: int) -> float:
@@ -333,10 +336,10 @@ def fit_clip(samples: np.ndarray, rate: int, target_bytes: float, file_bytes: Ca
     coded, _ = to_coded(samples)
     # the hop whose context-free rounding is best at the target, and the step that gives it
     probes = [_probe(coded, hop, target_bytes) for hop in candidate_hops(rate)]
-    hop, coefficients, start_exponent, _ = max(probes, key=lambda probe: probe[3])
+    hop, coefficients, exponent, _ = max(probes, key=lambda probe: probe[3])
+    del probes  # the other hop's coefficients: not needed while fitting
     arch = (hop, *planned_arch(samples, rate)[1:])
     peak = float(np.abs(coefficients).max()) or 1.0
-    exponent = start_exponent
     fit = _Fit(len(coefficients), CONTEXT_HIDDEN, seed)
     # the finest step whose latents stay within one coder table (a span of MAX_TABLE_SYMBOLS)
     reach = math.log2(entropy.MAX_TABLE_SYMBOLS // 2 - 1)
@@ -384,39 +387,30 @@ def fit_clip(samples: np.ndarray, rate: int, target_bytes: float, file_bytes: Ca
     return AudioGridFit(arch, codes, payload, done)
 
 
-def effort_steps(effort: str, duration: float) -> int:
-    """Context training steps of an ``--effort`` preset. Not scaled with the clip's length: a
-    step trains on one batch of latents however many there are."""
-    return EFFORT_STEPS[effort]
-
-
 def planned_arch(samples: np.ndarray, rate: int) -> tuple[int, ...]:
     """The architecture :func:`fit_clip` writes for a clip, known before fitting, with the larger
     of its candidate hops (the dearer to decode: what the limits are checked against)."""
     return (max(candidate_hops(rate)), len(samples), CONTEXT_HIDDEN, int(samples.shape[1] == 2))
 
 
-def planned_codes(channels: int) -> list[TensorCode]:
+def planned_codes(channels: int) -> tuple[TensorCode, ...]:
     """The tensors' fields of a file, at their smallest (for the decoder's checks before fitting)."""
-    return [TensorCode(CONTEXT_STEP_EXP, 0, 0, CODER_LAPLACE, 0)] * 4 + [
-        TensorCode(0, 0, 0, CODER_FAMILY, SCHEME_FRAMES)
-    ] * channels
+    context = (TensorCode(CONTEXT_STEP_EXP, 0, 0, CODER_LAPLACE, 0),) * 4
+    return context + (TensorCode(0, 0, 0, CODER_FAMILY, SCHEME_FRAMES),) * channels
 
 
-#: the encoder's working set (benchmarks/audio_encode_memory.py: 170, 564 and 1105 MB measured for
-#: 7 s mono, 60 s and 180 s stereo): per latent, the coefficients of both candidate hops (float64),
-#: latents and their working copies (int64), the training inputs (int16); and the rest (torch's
-#: first backward pass, the check decode)
+#: the encoder's working set (benchmarks/audio_encode_memory.py: 166, 470 and 979 MB measured for
+#: 7 s mono, 60 s and 180 s stereo): per latent, the coefficients of both candidate hops while they
+#: are compared (float64), latents and their working copies (int64), the training inputs (int16);
+#: and the rest (torch's first backward pass, the check decode)
 _ENCODE_BYTES_PER_LATENT = 80
 _ENCODE_BASE_BYTES = 160 << 20
 
 
-def encode_memory(frames: int, channels: int) -> int:
-    return _ENCODE_BASE_BYTES + _ENCODE_BYTES_PER_LATENT * channels * (frames + 2 * MAX_HOP_PLANNED)
-
-
-#: the largest hop default_hop picks (at 768 kHz)
-MAX_HOP_PLANNED = 1 << 14
+def encode_memory(arch: tuple[int, ...], channels: int) -> int:
+    """The encoder's working set in bytes for a clip of ``channels`` and the planned ``arch``."""
+    hop, frames = arch[0], arch[1]
+    return _ENCODE_BASE_BYTES + _ENCODE_BYTES_PER_LATENT * channels * frame_count(frames, hop) * hop
 
 
 # --- reading --------------------------------------------------------------------------------------------
@@ -432,10 +426,8 @@ def read_symbols(model: AudioGrid, header: Header, payload: bytes) -> list[np.nd
     decoder = StreamDecoder(payload)
     shapes = _context_shapes(model.hidden, model.out_dim)
     symbols = [read_laplace(decoder, code, shape, i) for i, (code, shape) in enumerate(zip(header.tensors, shapes))]
-    w1, b1, w2, bias = symbols
-    context = IntegerContext(w1=w1, b1=b1, w2=w2, level_bias=bias, kernel="none")
     ranges = [(t.lo, t.hi) for t in header.tensors[4:]]
-    latents = decode_latents(decoder, context, (model.out_dim, model.latent_frames, model.hop), ranges)
+    latents = decode_latents(decoder, integer_context(symbols), (model.out_dim, model.latent_frames, model.hop), ranges)
     decoder.finish()
     return symbols + list(latents)
 
@@ -470,25 +462,18 @@ def describe(header: Header) -> dict:
     hop, frames, hidden, mid_side = header.arch
     return {
         "hop": hop,
-        "latent_frames": math.ceil(frames / hop) + 1,
+        "latent_frames": frame_count(frames, hop),
         "context_hidden": hidden,
         "mid_side": bool(mid_side),
         "step": step_of(header.tensors[4].step_exp) if len(header.tensors) > 4 else None,
     }
 
 
-def latent_count(header: Header) -> int:
-    hop, frames = header.arch[0], header.arch[1]
-    return header.signal.channels * (math.ceil(frames / hop) + 1) * hop
-
-
-def _decode_cost(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ...]):
-    from ..limits import STEP_WORK, TABLE_WORK
-    from ..models.base import DecodeCost
-
+def _decode_cost(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ...]) -> DecodeCost:
+    """Decoding the latents frame by frame, then synthesising onto ``shape``."""
     synthesis = AudioGrid.decode_cost(header.arch, in_dim, out_dim, shape)
     hop, frames, hidden, _ = AudioGrid._parse(header.arch, out_dim)
-    latent_frames = math.ceil(frames / hop) + 1
+    latent_frames = frame_count(frames, hop)
     span = max((t.hi - t.lo + 1 for t in header.tensors[4:]), default=1)
     # per frame: its inputs and context network, and a table (built once per scale) and a
     # coder call for each scale index it uses

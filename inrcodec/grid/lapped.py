@@ -222,7 +222,7 @@ class AudioGrid(INR):
         frame (FFTs: :data:`SYNTHESIS_WORK` times log2 of the hop per sample); any other sampling
         adds, per sample, the interpolation's 2 x :data:`INTERPOLATION_HALF_WIDTH` weights
         (:data:`INTERPOLATION_WORK` each, the worst case of every fraction distinct) and products."""
-        hop, frames = (arch[0], arch[1]) if len(arch) >= 2 else (1, 0)
+        hop, frames = arch[0], arch[1]  # checked by the decoder before any cost (count_parameters)
         (samples,) = shape
         per_sample = SYNTHESIS_WORK * max(1, hop.bit_length())
         if samples != frames:

@@ -91,7 +91,6 @@ def audio_grid(frames: int, rate: int = 44100, channels: int = 1, *, hop: int = 
     """An audio-grid file: random latents in +-``latent_range``, a share ``density`` of them
     nonzero (the off-grid synthesis's cost follows it), and a random context network."""
     from inrcodec.grid import audio as grid_audio
-    from inrcodec.grid.context import IntegerContext
     from inrcodec.grid.lapped import AudioGrid, frame_count
 
     rng = np.random.default_rng(seed)
@@ -102,9 +101,9 @@ def audio_grid(frames: int, rate: int = 44100, channels: int = 1, *, hop: int = 
     b1 = rng.integers(-400, 401, hidden)
     w2 = np.stack([np.zeros(hidden, np.int64), rng.integers(-100, 101, hidden)])
     bias = np.tile(np.array([0, 3 << 10]), (channels, 1))
-    context = IntegerContext(w1=w1, b1=b1, w2=w2, level_bias=bias, kernel="none")
-    codes, payload = grid_audio.code(context, [w1, b1, w2, bias], latents, -7 * grid_audio.STEP_UNITS_PER_OCTAVE)
+    symbols = [w1, b1, w2, bias]
+    codes, payload = grid_audio.code(grid_audio.integer_context(symbols), symbols, latents,
+                                     -7 * grid_audio.STEP_UNITS_PER_OCTAVE)  # fmt: skip
     fields = AudioFields(frames, rate, channels, "PCM_16", "WAV")
     arch = (hop, frames, hidden, int(channels == 2))
-    version = container.written_version(AudioGrid.family_id)
-    return container.pack(Header(fields, AudioGrid.family_id, arch, codes, version=version), payload)
+    return container.pack(Header(fields, AudioGrid.family_id, arch, codes), payload)
