@@ -1,5 +1,7 @@
 """The latent-grid family: exact integer latent coding, any-size decoding, rate control."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -10,10 +12,12 @@ import inrcodec
 from inrcodec import coords, entropy, quantize
 from inrcodec.codec import encode_image
 from inrcodec.grid import coding, context, payload
+from inrcodec.grid.context import laplace_bits
 from inrcodec.grid.recipe import GridConfig, build_model
 from inrcodec.grid.training import GridFitTask
 from inrcodec.grid.upsampling import UP2_TAPS, axis_taps, up2, up2_int
 from inrcodec.options import EncodeOptions
+from inrcodec.rate import RateTarget
 
 from .conftest import smooth_image
 
@@ -58,6 +62,36 @@ def test_integer_upsampling_is_the_float_one_exactly(kernel):
     exact = up2_int(z, kernel, (9, 13))
     approx = up2(torch.from_numpy(z).double(), kernel, (9, 13)).numpy()
     np.testing.assert_allclose(exact / den**2, approx, atol=1e-9)
+
+
+@pytest.mark.parametrize("kernel", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("shape,size", [((2, 5, 7), (9, 13)), ((1, 1, 3), (2, 6)), ((3, 2, 1), (4, 1))])
+def test_upsampling_backward_is_its_adjoint(kernel, shape, size):
+    """up2's written-out backward against finite differences (edges, odd crops, one-cell axes)."""
+    z = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: up2(t, kernel, size), (z,))
+
+
+def test_laplace_bits_derivatives():
+    """The rate term's written-out derivatives against finite differences, in the tail and at
+    the centre of the bin, for sharp and broad scales, and its values against the CDF."""
+    mean = torch.tensor([0.0, 0.1, -0.3, 2.2, 0.0, -4.6, 0.45], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 0.0, -1.0, 3.0, -5.0, 0.0], dtype=torch.float64)
+    log2_scale = torch.tensor([0.0, -2.0, 1.5, 3.0, -1.0, 6.0, -0.5], dtype=torch.float64)
+    args = tuple(t.clone().requires_grad_() for t in (y, mean, log2_scale))
+    assert torch.autograd.gradcheck(laplace_bits, args)
+    b = torch.exp2(log2_scale)
+
+    def cdf(v):
+        return torch.where(v < 0, 0.5 * torch.exp(v / b), 1 - 0.5 * torch.exp(-v / b))
+
+    expected = -torch.log2(cdf(y - mean + 0.5) - cdf(y - mean - 0.5))
+    torch.testing.assert_close(laplace_bits(y, mean, log2_scale), expected, rtol=1e-12, atol=1e-12)
+    # far beyond the scale the probability stops at 2^-24, and nothing moves it further
+    far = tuple(torch.tensor([v], dtype=torch.float64, requires_grad=True) for v in (40.0, 0.0, -3.0))
+    bits = laplace_bits(*far)
+    bits.backward()
+    assert bits.item() == 24.0 and all(t.grad.item() == 0.0 for t in far)
 
 
 def test_interpolation_taps_reproduce_a_grid_at_its_own_centres():
@@ -149,6 +183,26 @@ def test_rounded_phase_slows_the_latents_only():
     _, task = _fit_task(ste_share=0.2, ste_latent_lr=0.1)
     assert task.lr_factors(0.5) == [1.0, 1.0, 1.0]
     assert task.lr_factors(0.9) == [0.1, 1.0, 1.0]
+
+
+def test_rate_feedback_speeds_up_while_the_error_keeps_its_sign():
+    """A rate that stays under its target (a smooth image whose rate barely follows lambda)
+    lowers lambda faster the longer the error keeps its sign; an error that changes sign resets
+    the gain, so a rate that crosses its target is steered as before."""
+
+    def lmbda_after(persistence: float, errors) -> float:
+        _, task = _fit_task(feedback_persistence=persistence, damping=0.0, feedback_start=0.1)
+        task.target = RateTarget(bits=1000.0)
+        for k, error in enumerate(errors):
+            task._steer(1000.0 * (1 + error), (k + 1) / len(errors))
+        return task.lmbda / task.initial_lmbda
+
+    under = [-0.2] * 100
+    assert lmbda_after(4.0, under) < 0.5 * lmbda_after(0.0, under)  # 1/30 (the floor) against 0.113
+    # 91 steps of 0.01 from the feedback start, gain 12: the error alone
+    assert lmbda_after(0.0, under) == pytest.approx(math.exp(-12 * 0.2 * 0.91), rel=1e-6)
+    alternating = [0.2 if k % 2 else -0.2 for k in range(100)]
+    assert lmbda_after(4.0, alternating) == pytest.approx(lmbda_after(0.0, alternating), rel=0.02)
 
 
 @pytest.mark.parametrize("scheme", ["checkerboard", "wavefront"])

@@ -62,6 +62,7 @@ class GridFitTask:
         # What the file spends besides the latents: the rate control's one overhead estimate.
         self.overhead_bits = overhead_bits(model)
         self.last_error, self.trend, self.last_fraction = math.nan, 0.0, 0.0
+        self.same_sign_since = 0.0  # the share of the fit where the error last changed sign
         # Full-resolution steps see one band of rows at a time, in turn: the last 2x upsampling
         # and the synthesis (most of a full step's cost) shrink by the number of bands.
         bands = config.bands
@@ -177,11 +178,17 @@ class GridFitTask:
         advance, self.last_fraction = max(fraction - self.last_fraction, 1e-9), fraction
         if not math.isnan(self.last_error):
             self.trend = 0.9 * self.trend + 0.1 * (error - self.last_error) / advance
+            if (error > 0) != (self.last_error > 0):
+                self.same_sign_since = fraction
         self.last_error = error
         if fraction < c.feedback_start:
             return
         signal = max(-1.0, min(1.0, error + c.damping * self.trend))
-        gain = c.feedback * advance * (1.0 if signal > 0 else c.feedback_down)
+        # An error that keeps its sign means lambda is far off (a smooth image's rate barely
+        # follows it): the gain grows with the share of the fit the sign has held.
+        persisted = fraction - max(self.same_sign_since, c.feedback_start)
+        gain = c.feedback * (1.0 + c.feedback_persistence * persisted) * advance
+        gain *= 1.0 if signal > 0 else c.feedback_down
         lmbda = self.lmbda * math.exp(gain * signal)
         self.lmbda = min(30.0 * self.initial_lmbda, max(self.initial_lmbda / 30.0, lmbda))
 
@@ -202,6 +209,7 @@ class GridFitTask:
         generator = None if self.generator is None else self.generator.get_state()
         return {"model": self.state(), "generator": generator, "lmbda": self.lmbda, "last_bits": self.last_bits,
                 "last_error": self.last_error, "trend": self.trend, "last_fraction": self.last_fraction,
+                "same_sign_since": self.same_sign_since,
                 "band_bits": list(self.band_bits)}  # fmt: skip
 
     def load_resume_state(self, state) -> None:
@@ -210,6 +218,7 @@ class GridFitTask:
             self.generator.set_state(state["generator"])
         self.lmbda, self.last_bits = state["lmbda"], state["last_bits"]
         self.last_error, self.trend = state["last_error"], state["trend"]
+        self.same_sign_since = state.get("same_sign_since", 0.0)
         self.last_fraction, self.band_bits = state["last_fraction"], list(state["band_bits"])
 
 
