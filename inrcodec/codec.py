@@ -182,7 +182,11 @@ def open_checkpoint(opts, *signal) -> Checkpoint | None:
     to both; None without ``opts.checkpoint``."""
     if opts.checkpoint is None:
         return None
-    key = checkpoint_key(container.MAJOR, container.MINOR, replace(opts, checkpoint=None, checkpoint_every=0), *signal)
+    from . import __version__  # the package is imported by now
+
+    # Another version fits differently (its recipe, its arithmetic), so its state is not resumed.
+    key = checkpoint_key(__version__, container.MAJOR, container.MINOR,
+                         replace(opts, checkpoint=None, checkpoint_every=0), *signal)  # fmt: skip
     return Checkpoint(opts.checkpoint, key, opts.checkpoint_every)
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import inrcodec
 from inrcodec import coords, entropy, quantize
 from inrcodec.codec import encode_image
+from inrcodec.errors import OptionError
 from inrcodec.grid import coding, context, payload
 from inrcodec.grid.context import laplace_bits
 from inrcodec.grid.recipe import GridConfig, build_model
@@ -183,6 +184,11 @@ def test_rounded_phase_slows_the_latents_only():
     _, task = _fit_task(ste_share=0.2, ste_latent_lr=0.1)
     assert task.lr_factors(0.5) == [1.0, 1.0, 1.0]
     assert task.lr_factors(0.9) == [0.1, 1.0, 1.0]
+
+
+def test_a_negative_feedback_persistence_is_refused():
+    with pytest.raises(OptionError, match="feedback_persistence"):
+        GridConfig().with_overrides({"feedback_persistence": -1.0})
 
 
 def test_rate_feedback_speeds_up_while_the_error_keeps_its_sign():

@@ -125,6 +125,10 @@ def shifted(z: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return p[:, top + dy : top + dy + h, left + dx : left + dx + w]
 
 
+#: the smallest probability the rate term gives a symbol (its bits stop at 24)
+_P_FLOOR = 2.0**-24
+
+
 class _LaplaceBits(torch.autograd.Function):
     """:func:`laplace_bits` with its derivatives written out.
 
@@ -143,17 +147,15 @@ class _LaplaceBits(torch.autograd.Function):
         e1 = upper.abs().mul_(u).neg_().exp_()
         e2 = (x + 0.5).mul_(u).neg_().exp_()
         half1 = e1 * 0.5
-        p = torch.where(upper <= 0, half1, 1.0 - half1).sub_(e2, alpha=0.5)
-        clamped = p < _P_FLOOR
-        p.clamp_(min=_P_FLOOR)
-        ctx.save_for_backward(d, u, e1, e2, p, clamped)
+        p = torch.where(upper <= 0, half1, 1.0 - half1).sub_(e2, alpha=0.5).clamp_(min=_P_FLOOR)
+        ctx.save_for_backward(d, u, e1, e2, p)
         return torch.log2(p).neg_()
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        d, u, e1, e2, p, clamped = ctx.saved_tensors
+        d, u, e1, e2, p = ctx.saved_tensors
         # d bits / dP = -1 / (P ln 2), zero where the floor holds P
-        scale = grad.masked_fill(clamped, 0.0).div_(p)
+        scale = grad.masked_fill(p == _P_FLOOR, 0.0).div_(p)
         grad_y = grad_mean = grad_log2_scale = None
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             # d bits / dx = u (E1 - E2) / (2 P ln 2); dx / dy = sign(y - mean)
@@ -165,10 +167,6 @@ class _LaplaceBits(torch.autograd.Function):
             x = d.abs()
             grad_log2_scale = ((0.5 - x).mul_(e1).add_((x + 0.5).mul_(e2))).mul_(u).mul_(scale).mul_(0.5)
         return grad_y, grad_mean, grad_log2_scale
-
-
-#: the smallest probability the rate term gives a symbol (its bits stop at 24)
-_P_FLOOR = 2.0**-24
 
 
 def laplace_bits(y: torch.Tensor, mean: torch.Tensor, log2_scale: torch.Tensor) -> torch.Tensor:

@@ -108,6 +108,8 @@ class GridConfig:
                 and min(self.channels) >= 1 and self.full_resolution_channels and min(self.full_resolution_channels) >= 1
                 and self.hidden >= 1 and self.depth >= 0 and self.bands >= 1 and self.context_hidden >= 1):  # fmt: skip
             raise OptionError(f"invalid grid architecture in {self}")
+        if not self.feedback_persistence >= 0:  # a negative one would reverse the feedback
+            raise OptionError(f"grid feedback_persistence must be 0 or more, got {self.feedback_persistence}")
 
     def with_overrides(self, overrides: GridConfig | Mapping[str, Any] | None) -> GridConfig:
         """This config with some fields replaced: ``overrides`` is a whole config or a mapping

@@ -218,7 +218,7 @@ class GridFitTask:
             self.generator.set_state(state["generator"])
         self.lmbda, self.last_bits = state["lmbda"], state["last_bits"]
         self.last_error, self.trend = state["last_error"], state["trend"]
-        self.same_sign_since = state.get("same_sign_since", 0.0)
+        self.same_sign_since = state["same_sign_since"]
         self.last_fraction, self.band_bits = state["last_fraction"], list(state["band_bits"])
 
 

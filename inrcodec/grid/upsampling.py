@@ -22,6 +22,12 @@ KERNEL_IDS = {"bilinear": 1, "bicubic": 2}
 KERNEL_BY_ID = {v: k for k, v in KERNEL_IDS.items()}
 
 
+def _reach(offsets: tuple[int, ...]) -> int:
+    """How far either phase's taps read from a source cell: output 2i reads i + offsets, 2i + 1
+    reads i - offsets."""
+    return max(-min(offsets), max(offsets))
+
+
 class _Up2Axis(torch.autograd.Function):
     """2x upsampling along one axis with fixed taps, and its adjoint as the backward.
 
@@ -32,7 +38,7 @@ class _Up2Axis(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z: torch.Tensor, dim: int, kernel: str) -> torch.Tensor:
         offsets, taps, den = UP2_TAPS[kernel]
-        pad = max(-min(offsets), max(offsets)) + 1
+        pad = _reach(offsets) + 1
         n = z.shape[dim]
         first, last = z.narrow(dim, 0, 1), z.narrow(dim, n - 1, 1)
         zp = torch.cat([first] * pad + [z] + [last] * pad, dim)
@@ -58,7 +64,7 @@ class _Up2Axis(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         offsets, taps, den = UP2_TAPS[ctx.kernel]
         dim, n = ctx.dim, ctx.n
-        pad = max(-min(offsets), max(offsets)) + 1
+        pad = _reach(offsets) + 1
         shape = list(grad.shape)
         shape[dim : dim + 1] = [n, 2]
         pairs = grad.reshape(shape)
@@ -84,7 +90,7 @@ def up2(z: torch.Tensor, kernel: str, size: tuple[int, int]) -> torch.Tensor:
 def up2_rows(z: torch.Tensor, kernel: str, size: tuple[int, int], r0: int, r1: int) -> torch.Tensor:
     """Rows [r0, r1) of ``up2(z, kernel, size)``, upsampling only the source rows they need."""
     offsets, _, _ = UP2_TAPS[kernel]
-    reach = max(-min(offsets), max(offsets))  # output rows 2i, 2i+1 read source rows i -+ reach
+    reach = _reach(offsets)  # output rows 2i, 2i+1 read source rows i -+ reach
     a = max(0, r0 // 2 - reach)
     b = min(z.shape[1], (r1 - 1) // 2 + reach + 1)
     # Inside the image the slice's own edge replication never reaches rows r0..r1; at the
@@ -146,7 +152,7 @@ def up2_int(z: np.ndarray, kernel: str, size: tuple[int, int]) -> np.ndarray:
 
 
 def _up2_axis_int(z: np.ndarray, axis: int, offsets, taps) -> np.ndarray:
-    pad = max(-min(offsets), max(offsets)) + 1
+    pad = _reach(offsets) + 1
     n = z.shape[axis]
     widths = [(0, 0)] * z.ndim
     widths[axis] = (pad, pad)
