@@ -161,27 +161,35 @@ def _check_scale(scale_index: int) -> None:
         raise FormatError(f"entropy scale index {scale_index} out of range 0..{NUM_SCALES - 1}")
 
 
-@functools.lru_cache(maxsize=NUM_SCALES)
-def _phi_powers(scale_index: int) -> np.ndarray:
-    """phi^n in Q32 by the rounded recurrence pow[n+1] = (pow[n] * phi + 2^31) >> 32, for n up to
-    2 * MAX_SYMBOL + 1, computed once per scale index (at most ~0.03 s and 2 MB each).
+#: (Q bits, base) -> the powers found so far by :func:`_powers`
+_POWERS: dict[tuple[int, int], list[int]] = {}
 
-    The sequence never increases and reaches a fixed point where it stays; the array stops there
-    and :func:`_phi_power` repeats its last value, which is exact.
+
+def _powers(base: int, bits: int, n: np.ndarray) -> np.ndarray:
+    """base^n in Q(bits) by the rounded recurrence p[k+1] = (p[k] base + 2^(bits-1)) >> bits,
+    p[0] = 2^bits, for every entry of ``n`` (>= 0).
+
+    The recurrence is sequential, so its prefix is computed once per base and extended only as
+    far as a table needs (a fitted file's tables reach n of a few hundred; running every
+    recurrence to its bound up front took half a second of a small decode). The sequence never
+    increases and may reach a fixed point, where it stops: every later power is that value,
+    exactly.
     """
-    phi = _PHI_Q32[scale_index]
-    powers = [_ONE_Q32]
-    for _ in range(2 * MAX_SYMBOL + 1):
-        nxt = (powers[-1] * phi + (1 << 31)) >> 32
+    powers = _POWERS.setdefault((bits, base), [1 << bits])
+    need = int(n.max(initial=0))
+    half = 1 << (bits - 1)
+    while len(powers) <= need:
+        nxt = (powers[-1] * base + half) >> bits
         if nxt == powers[-1]:
             break
         powers.append(nxt)
-    return np.array(powers, dtype=np.int64)
+    array = np.array(powers, dtype=np.int64)
+    return array[np.minimum(n, len(array) - 1)]
 
 
 def _phi_power(scale_index: int, n: np.ndarray) -> np.ndarray:
-    powers = _phi_powers(scale_index)
-    return powers[np.minimum(n, len(powers) - 1)]
+    """phi^n in Q32 (n up to 2 * MAX_SYMBOL + 1: check_table bounds the symbols)."""
+    return _powers(_PHI_Q32[scale_index], 32, n)
 
 
 def laplace_counts(scale_index: int, lo: int, hi: int) -> np.ndarray:
@@ -330,23 +338,6 @@ MEAN_UNITS = 16
 MAX_SHIFTED_SYMBOL = 1 << 10
 
 
-@functools.lru_cache(maxsize=NUM_SCALES)
-def _psi_powers(scale_index: int) -> np.ndarray:
-    """psi^n in Q30 by the rounded recurrence e[n+1] = (e[n] * psi + 2^29) >> 30, for n up to
-    32 * (MAX_SHIFTED_SYMBOL + 1) + 16, computed once per scale index (a few ms and 0.3 MB each).
-
-    As for :func:`_phi_powers`, the array stops at the recurrence's fixed point, if it gets there.
-    """
-    psi = _PSI_Q30[scale_index]
-    out = [1 << 30]
-    for _ in range(32 * (MAX_SHIFTED_SYMBOL + 1) + 16):
-        nxt = (out[-1] * psi + (1 << 29)) >> 30
-        if nxt == out[-1]:
-            break
-        out.append(nxt)
-    return np.array(out, dtype=np.int64)
-
-
 def shifted_laplace_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -> np.ndarray:
     """Integer table of a discretized Laplace centred at mean_frac/16 (in -8..7), over lo..hi.
 
@@ -358,19 +349,42 @@ def shifted_laplace_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -
     if not -MEAN_UNITS // 2 <= mean_frac < MEAN_UNITS // 2:
         raise FormatError(f"mean offset {mean_frac} out of range")
     check_table(lo, hi, MAX_SHIFTED_SYMBOL, "latent residual")
-    if hi - lo < _CACHED_SPAN:
-        return _shifted_counts_cached(scale_index, mean_frac, lo, hi)
-    return _shifted_counts(scale_index, mean_frac, lo, hi)
+    return _shifted_rows(scale_index, lo, hi)[mean_frac + MEAN_UNITS // 2].copy()
 
 
-def _shifted_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -> np.ndarray:
+#: per scale index, the counts of every mean fraction over residuals -R..R (see _shifted_rows)
+_SHIFTED_BLOCKS: dict[int, np.ndarray] = {}
+#: the smallest R a block is built for: fitted latents' residuals stay within a few units
+_SHIFTED_MIN_REACH = 32
+
+
+def _shifted_rows(scale_index: int, lo: int, hi: int) -> np.ndarray:
+    """(MEAN_UNITS, hi - lo + 1): every mean fraction's counts over lo..hi at one scale.
+
+    A symbol's count depends on its value, the scale and the mean fraction only, not on the
+    range, so one block per scale over -R..R serves every range within it (a tiled file's tiles
+    and levels each have their own range: building tables per range was most of a 24 MP
+    decode). R at least doubles when a wider range comes, so a block is rebuilt a few times at
+    most; all blocks together stay below 25 MB (MAX_SHIFTED_SYMBOL)."""
+    reach = max(-lo, hi)
+    block = _SHIFTED_BLOCKS.get(scale_index)
+    if block is None or block.shape[1] < 2 * reach + 1:
+        old = 0 if block is None else block.shape[1] // 2
+        r = min(MAX_SHIFTED_SYMBOL, max(reach, 2 * old, _SHIFTED_MIN_REACH))
+        block = _shifted_counts(scale_index, np.arange(-MEAN_UNITS // 2, MEAN_UNITS // 2), -r, r)
+        _SHIFTED_BLOCKS[scale_index] = block
+    r = block.shape[1] // 2
+    return block[:, lo + r : hi + r + 1]
+
+
+def _shifted_counts(scale_index: int, mean_fracs: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The counts (len(mean_fracs), hi - lo + 1) of :func:`shifted_laplace_counts`."""
     r = np.arange(lo, hi + 1, dtype=np.int64)
-    lower = 32 * r - 2 * mean_frac - 16
+    lower = 32 * r[None, :] - 2 * mean_fracs[:, None] - 16
     upper = lower + 32
-    powers = _psi_powers(scale_index)
 
-    def e(n: np.ndarray) -> np.ndarray:  # psi^n for n >= 0 (negative n are masked out below)
-        return powers[np.minimum(np.clip(n, 0, None), len(powers) - 1)]
+    def e(n: np.ndarray) -> np.ndarray:  # psi^n in Q30 for n >= 0 (negative n are masked out below)
+        return _powers(_PSI_Q30[scale_index], 30, np.clip(n, 0, None))
 
     one = np.int64(1 << 30)
     right = (e(lower) - e(upper)) >> 1
@@ -378,9 +392,6 @@ def _shifted_counts(scale_index: int, mean_frac: int, lo: int, hi: int) -> np.nd
     middle = one - (e(upper) >> 1) - (e(-lower) >> 1)
     mass = np.where(lower >= 0, right, np.where(upper <= 0, left, middle))
     return (mass >> 6) + 1
-
-
-_shifted_counts_cached = functools.lru_cache(maxsize=4096)(_shifted_counts)
 
 
 @dataclass(frozen=True)
@@ -441,10 +452,11 @@ class ShiftedLaplaceBank:
         """The tables of ``keys``, one row each: integer counts held exactly in float64, which
         constriction normalises with its own deterministic arithmetic."""
         missing = keys[~self._built[keys]]
-        for key in np.unique(missing) if missing.size else ():
-            scale, frac = divmod(int(key), MEAN_UNITS)
-            self._rows[key] = shifted_laplace_counts(scale, frac - MEAN_UNITS // 2, self.lo, self.hi)
-            self._built[key] = True
+        for scale in np.unique(missing // MEAN_UNITS) if missing.size else ():
+            _check_scale(int(scale))
+            at = slice(scale * MEAN_UNITS, (scale + 1) * MEAN_UNITS)
+            self._rows[at] = _shifted_rows(int(scale), self.lo, self.hi)  # every fraction at once
+            self._built[at] = True
         return self._rows[keys]
 
 

@@ -39,9 +39,9 @@ from .errors import FormatError
 from .executors import Executor, make_executor
 from .family import Family, ImageFit, ImageJob, smallest_file
 from .fit import Budget, Checkpoint, Progress
-from .grid.family import GRID, grid_budget
+from .grid.family import GRID, grid_budget, latent_decode_cost
 from .grid.model import GridImage
-from .grid.payload import CONTEXT_STEP_EXP, encode_payload, read_grid_symbols
+from .grid.payload import CONTEXT_STEP_EXP, encode_payload, read_grid_symbols_many
 from .grid.recipe import GridConfig, bpp_for_lmbda, build_model, scheme_for
 from .grid.tiles import LENGTH_BYTES, MAX_TILES, TiledImage, join_payload, split_axis
 from .grid.training import fit
@@ -396,11 +396,14 @@ def _check_header(header: Header) -> None:
 def _read_symbols(model: TiledImage, header: Header, payload: bytes) -> list[np.ndarray]:
     model.attach(header, payload)
     per_tile = _per_tile(header, model)
+    streams = model.streams()
     out: list[np.ndarray] = []
-    for i, stream in enumerate(model.streams()):
-        sub = model.tile_header(header, i, per_tile)
-        weights, levels = read_grid_symbols(GridImage.from_arch(sub.arch, 2, model.out_dim), sub, stream)
-        out += weights + levels
+    for ty in range(model.rows.count):  # a tile row at a time, as rendering decodes them
+        row = range(ty * model.cols.count, (ty + 1) * model.cols.count)
+        subs = [model.tile_header(header, i, per_tile) for i in row]
+        grids = [GridImage.from_arch(sub.arch, 2, model.out_dim) for sub in subs]
+        for weights, levels in read_grid_symbols_many(grids, subs, [streams[i] for i in row]):
+            out += weights + levels
     return out
 
 
@@ -411,21 +414,26 @@ def _fill(model: TiledImage, header: Header, payload: bytes) -> None:
 
 def _decode_cost(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ...]) -> DecodeCost:
     """Every tile's grid decode onto its share of the output (GRID's cost: its latents under
-    the header's ranges, its rendering), one tile at a time, plus the blend and the rows of a
-    tile row (:meth:`TiledImage.decode_cost`)."""
+    the header's ranges, its rendering), plus the blend and the rows of a tile row
+    (:meth:`TiledImage.decode_cost`). A tile row's latents are decoded together (their working
+    memories add up), then its tiles are rendered one after another."""
     model = TiledImage.from_arch(header.arch, 2, out_dim)
     per_tile = TiledImage.tensors_per_tile(header.arch)
     if len(header.tensors) != per_tile * model.count:  # malformed: GRID's cost takes the widest ranges
         header = replace(header, tensors=())
     blend = TiledImage.decode_cost(header.arch, in_dim, out_dim, shape)
     work, memory = blend.work, 0
-    for i in range(model.count):
-        ty, tx = divmod(i, model.cols.count)
-        ys, xs = model.rows.span(ty, shape[0]), model.cols.span(tx, shape[1])
-        if ys.n and xs.n:
-            cost = GRID.cost(model.tile_header(header, i, per_tile), 2, out_dim, (ys.n, xs.n))
-            work += cost.work
-            memory = max(memory, cost.memory)
+    for ty in range(model.rows.count):
+        ys, latents, render = model.rows.span(ty, shape[0]), 0, 0
+        for tx in range(model.cols.count):
+            xs = model.cols.span(tx, shape[1])
+            if ys.n and xs.n:
+                tile = model.tile_header(header, ty * model.cols.count + tx, per_tile)
+                cost = GRID.cost(tile, 2, out_dim, (ys.n, xs.n))
+                work += cost.work
+                latents += latent_decode_cost(tile)[1]
+                render = max(render, cost.memory)
+        memory = max(memory, latents, render)
     return DecodeCost(work, memory + blend.memory, blend.point_floats)
 
 

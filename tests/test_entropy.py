@@ -52,6 +52,53 @@ def test_tables_are_integer_positive_and_peaked_at_zero():
     np.testing.assert_array_equal(counts, counts[::-1])
 
 
+def _reference_powers(base: int, bits: int, count: int) -> list[int]:
+    """The whole recurrence of entropy._powers, run to ``count`` terms without stopping early."""
+    out = [1 << bits]
+    for _ in range(count):
+        out.append((out[-1] * base + (1 << (bits - 1))) >> bits)
+    return out
+
+
+def _reference_shifted(scale: int, frac: int, lo: int, hi: int) -> np.ndarray:
+    """shifted_laplace_counts from its docstring, with psi's powers computed in full."""
+    powers = _reference_powers(entropy._PSI_Q30[scale], 30, 32 * (hi - lo + abs(lo) + abs(hi) + 2) + 16)
+    out = []
+    for r in range(lo, hi + 1):
+        low = 32 * r - 2 * frac - 16
+        up = low + 32
+        if low >= 0:
+            mass = (powers[low] - powers[up]) >> 1
+        elif up <= 0:
+            mass = (powers[-up] - powers[-low]) >> 1
+        else:
+            mass = (1 << 30) - (powers[up] >> 1) - (powers[-low] >> 1)
+        out.append((mass >> 6) + 1)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("scale", [0, 20, 57, entropy.NUM_SCALES - 1])
+def test_shifted_tables_depend_on_the_symbol_only_not_the_range(scale):
+    # A bank slices one block per scale over -R..R, built lazily and widened on demand: every
+    # range must get what a table built for that range alone holds.
+    entropy._SHIFTED_BLOCKS.pop(scale, None)
+    for lo, hi in [(-2, 3), (-40, 1), (0, 0), (-70, 90), (-3, 2)]:  # the second and fourth widen the block
+        for frac in (-8, -1, 0, 7):
+            np.testing.assert_array_equal(entropy.shifted_laplace_counts(scale, frac, lo, hi),
+                                          _reference_shifted(scale, frac, lo, hi))  # fmt: skip
+    bank = entropy.ShiftedLaplaceBank(-5, 4)
+    keys = entropy.ShiftedLaplaceBank.key(np.array([scale, scale, 3]), np.array([-8, 7, 0]))
+    np.testing.assert_array_equal(bank.rows(keys)[1], _reference_shifted(scale, 7, -5, 4))
+
+
+def test_powers_extended_on_demand_are_the_whole_recurrence():
+    base = entropy._PHI_Q32[70]
+    entropy._POWERS.pop((32, base), None)
+    reference = _reference_powers(base, 32, 5000)
+    for n in ([3], [100, 7], [4999, 0, 2500]):  # extends twice, then serves from what it has
+        np.testing.assert_array_equal(entropy._powers(base, 32, np.array(n)), [reference[i] for i in n])
+
+
 def test_coding_cost_is_close_to_the_ideal():
     q = np.random.default_rng(1).laplace(0, 4, 20000).round().astype(np.int64)
     s = entropy.best_scale_index(q)

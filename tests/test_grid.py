@@ -1,5 +1,6 @@
 """The latent-grid family: exact integer latent coding, any-size decoding, rate control."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 import inrcodec
 from inrcodec import coords, entropy, quantize
 from inrcodec.codec import encode_image
-from inrcodec.errors import OptionError
+from inrcodec.errors import FormatError, OptionError
 from inrcodec.grid import coding, context, payload
 from inrcodec.grid.context import laplace_bits
 from inrcodec.grid.recipe import GridConfig, build_model
@@ -53,6 +54,65 @@ def test_latent_pyramids_round_trip_exactly(h, w, levels, channels, kernel, sche
     dec.finish()
     for a, b in zip(grids, back):
         np.testing.assert_array_equal(a, b)
+
+
+def _coded_pyramids(seed, sizes, levels=3, channels=2, scheme="wavefront"):
+    """Independent pyramids (their own sizes, weights and streams), as a tiled file's tiles."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for h, w in sizes:
+        shapes = [(channels if k == 0 else 1, -(-h // 2**k), -(-w // 2**k)) for k in range(levels)]
+        grids = [np.round(rng.laplace(0, rng.uniform(0.3, 4), s)).astype(np.int64) for s in shapes]
+        ctx = random_context(rng, levels)
+        enc = entropy.StreamEncoder()
+        ranges = coding.SCHEMES[scheme].encode(enc, ctx, grids)
+        stream = coding.LatentStream(entropy.StreamDecoder(enc.finish()), ctx, shapes, ranges, coding.own_bound(ctx))
+        out.append((grids, stream))
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["checkerboard", "wavefront"])
+def test_pyramids_decoded_together_are_those_decoded_alone(scheme):
+    # uneven sizes: some pyramids run out of wavefronts before others
+    coded = _coded_pyramids(3, [(17, 23), (16, 9), (1, 30), (21, 22)], scheme=scheme)
+    decoded = coding.SCHEMES[scheme].decode_many([stream for _, stream in coded])
+    for (grids, stream), back in zip(coded, decoded):
+        stream.decoder.finish()  # each stream read exactly its own symbols
+        for a, b in zip(grids, back):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_pyramids_decoded_together_keep_their_own_latent_bound():
+    coded = _coded_pyramids(4, [(12, 12), (12, 13)])
+    streams = [stream for _, stream in coded]
+    largest = max(int(np.abs(z).max()) for z in coded[1][0])
+    streams[1] = dataclasses.replace(streams[1], bound=largest - 1)  # the second one's header allows less
+    with pytest.raises(FormatError, match="beyond"):
+        coding.WAVEFRONT.decode_many(streams)
+
+
+def test_pyramids_decoded_together_share_depth_and_kernel():
+    coded = _coded_pyramids(5, [(8, 8), (8, 8)])
+    other = _coded_pyramids(5, [(8, 8)], levels=2)[0][1]
+    with pytest.raises(ValueError, match="depth"):
+        coding.WAVEFRONT.decode_many([coded[0][1], other])
+
+
+def test_wavefront_predictions_in_float_are_the_integer_ones_up_to_their_reach():
+    # The decoder predicts in float64 BLAS while every input is within float_reach, in int64
+    # beyond: both must give the same integers at the limit.
+    rng = np.random.default_rng(6)
+    ctx = random_context(rng, 2)
+    level = coding._WavefrontLevel([ctx], 0, [(2, 9, 11)], [rng.integers(-3, 4, (1, 5, 6))])
+    reach = level.float_reach
+    assert 0 < reach < 2**40
+    cells = np.arange(len(level.at))[None, :]
+    for times, same in ((1, True), (4096, False)):  # far beyond it, float64 rounds
+        level.padded[:] = rng.choice([-reach * times, 0, reach * times], level.padded.shape)
+        level.reach, level.float_reach = 0, reach  # the float64 path, whatever the inputs
+        in_float = level.head_outputs(cells)
+        level.float_reach = -1  # the int64 path
+        assert np.array_equal(in_float, level.head_outputs(cells)) == same
 
 
 @pytest.mark.parametrize("kernel", ["bilinear", "bicubic"])

@@ -38,12 +38,14 @@ from ..errors import FormatError
 from ..limits import STEP_WORK, TABLE_WORK
 from .context import (
     CONTEXT_INPUTS,
+    EXACT_FLOAT_LIMIT,
     HIDDEN_BITS,
     WEIGHT_BITS,
     IntegerContext,
     centre,
-    exact_matmul,
+    hidden_units,
     integer_parent,
+    mean_and_scale,
     shifted,
 )
 from .upsampling import UP2_TAPS
@@ -119,6 +121,18 @@ WAVEFRONT_LEVEL_BYTES = 200
 CHECKERBOARD_LEVEL_BYTES = 220
 
 
+@dataclass(frozen=True)
+class LatentStream:
+    """One latent pyramid to decode: its stream (positioned at its first latent), context
+    network, level shapes and residual ranges, and the latent bound its header allows."""
+
+    decoder: StreamDecoder
+    ctx: IntegerContext
+    shapes: list[tuple[int, int, int]]
+    ranges: list[Range]
+    bound: int
+
+
 class ContextScheme:
     """How a level's latents are ordered and what context each sees, in float and in integers."""
 
@@ -148,6 +162,11 @@ class ContextScheme:
         a latent beyond ``bound`` (:func:`latent_bound` of the header's context ranges; by default
         of ``ctx``'s own) is malformed."""
         raise NotImplementedError
+
+    def decode_many(self, streams: list[LatentStream]) -> list[list[np.ndarray]]:
+        """:meth:`decode` of several independent streams (a tiled file's tiles), each returned
+        as :meth:`decode` would."""
+        return [self.decode(s.decoder, s.ctx, s.shapes, s.ranges, s.bound) for s in streams]
 
 
 # --- the checkerboard (format 1.x) -----------------------------------------------------------------
@@ -331,53 +350,166 @@ class Wavefronts:
         left = max(max(-dx for _, dx in WAVEFRONT_NEIGHBOURS), 0)
         right = max(max(dx for _, dx in WAVEFRONT_NEIGHBOURS), 0)
         ph, pw = h + top, w + left + right
+        # Wavefront t holds, per channel, the rows y with 0 <= t - 2y < w: one run of rows, so the
+        # order is built run by run (sorting the cells instead took most of a level's set-up).
+        t = np.arange(w + 2 * h - 2)
+        first = np.maximum(0, (t - w + 2) // 2)
+        rows = np.minimum(h - 1, t // 2) - first + 1
+        bounds = np.concatenate([[0], np.cumsum(rows * c)])
+        runs = np.repeat(rows, c)  # one run per (wavefront, channel)
+        run_t, run_c = np.repeat(t, c), np.tile(np.arange(c), len(t))
+        yy = np.arange(c * h * w) - np.repeat(np.cumsum(runs) - runs, runs) + np.repeat(first[run_t], runs)
+        order = (np.repeat(run_c, runs) * h + yy) * w + np.repeat(run_t, runs) - 2 * yy
         cc, yy, xx = (a.ravel() for a in np.indices(shape))
-        t = xx + 2 * yy
-        order = np.lexsort((yy, cc, t))
-        bounds = np.searchsorted(t[order], np.arange(w + 2 * h - 1))
         padded = cc * ph * pw + (yy + top) * pw + (xx + left)
         offsets = np.array([dy * pw + dx for dy, dx in WAVEFRONT_NEIGHBOURS])
         return cls(order, bounds, padded, offsets, (c, ph, pw))
 
 
-class _WavefrontLevel:
-    """One level's wavefront coding state: the cells in decoding order, their places in a
-    zero-padded copy of the level (``padded``, filled as symbols become known), and the parts of
-    the context network's first layer that do not depend on the neighbours."""
+def _float_reach(w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, level_bias: np.ndarray, shift: int) -> int:
+    """The largest input magnitude R for which a prediction's products (first layer ``w1``
+    (.., inputs, hidden) plus ``b1``; hidden floored by ``shift`` bits; head ``w2`` plus
+    ``level_bias``) have every partial sum below 2^52 in magnitude."""
+    limit = EXACT_FLOAT_LIMIT - 1
+    w1_sum, w2_sum = (int(np.abs(w).sum(axis=-2).max(initial=0)) for w in (w1, w2))
+    b1_max, bias_max = (int(np.abs(b).max(initial=0)) for b in (b1, level_bias))
+    acc_max = limit  # the largest first-layer accumulator the head allows
+    if w2_sum:
+        acc_max = min(acc_max, (((limit - bias_max) // w2_sum + 1) << shift) - 1)
+    if bias_max > limit or acc_max < b1_max:
+        return -1
+    return (acc_max - b1_max) // w1_sum if w1_sum else limit
 
-    def __init__(self, ctx: IntegerContext, k: int, shape: tuple[int, int, int], coarser: np.ndarray | None) -> None:
-        parent, self.bits = integer_parent(ctx.kernel, coarser, shape)
-        self.ctx, self.k, self.shape = ctx, k, shape
-        self.fronts = Wavefronts.of(shape)
-        self.padded = np.zeros(self.fronts.padded_shape, dtype=np.int64).ravel()
-        order = self.fronts.order
-        self.at = self.fronts.padded_index[order]  # per cell in decoding order
-        # The parent's share of the first layer is computed per wavefront, not for the whole
-        # level at once: that would hold cells x context width int64s (8 GB for 4 M latents at
-        # width 256), where a wavefront holds at most a row's worth.
-        self.parent = parent.ravel()[order]
-        self.w1_neighbours = ctx.w1[:, 1:].T << self.bits
+
+class _WavefrontLevel:
+    """Level ``k`` of one or more latent pyramids of the same depth and kernel (the tiles of a
+    tiled file: independent streams), as one wavefront coding state.
+
+    The cells go wavefront by wavefront and, within a wavefront, pyramid by pyramid, each in its
+    own decoding order (:class:`Wavefronts`): a wavefront of all pyramids is one vectorised
+    prediction, so a tiled decode takes one step per wavefront instead of one per tile and
+    wavefront (the steps' fixed cost was most of a 24 MP decode). The pyramids' zero-padded
+    levels lie end to end in ``padded``, filled as symbols become known; ``pyramid`` says whose
+    each cell is, which picks its context weights.
+    """
+
+    def __init__(self, ctxs: list[IntegerContext], k: int, shapes: list[tuple[int, int, int]],
+                 coarser: list[np.ndarray | None]) -> None:  # fmt: skip
+        self.k, self.shapes, self.count = k, shapes, len(shapes)
+        self.fronts = [Wavefronts.of(shape) for shape in shapes]
+        sizes = [int(np.prod(f.padded_shape)) for f in self.fronts]
+        self.base = np.cumsum([0, *sizes[:-1]])
+        self.padded = np.zeros(sum(sizes), dtype=np.int64)
+        parents, self.bits = [], 0
+        for ctx, shape, c in zip(ctxs, shapes, coarser):
+            parent, self.bits = integer_parent(ctx.kernel, c, shape)  # the same bits for one kernel
+            parents.append(parent.ravel())
+        # Where each pyramid's cells go: wavefront t's segment of pyramid i starts at
+        # bounds[t * count + i] (its cells in its own order), the segments in (t, i) order.
+        waves = max(len(f.bounds) - 1 for f in self.fronts)
+        sizes = np.zeros((waves, self.count), dtype=np.int64)
+        for i, f in enumerate(self.fronts):
+            sizes[: len(f.bounds) - 1, i] = np.diff(f.bounds)
+        #: cells of wavefront t of pyramid i: bounds[t * count + i] .. bounds[t * count + i + 1]
+        self.bounds = np.concatenate([[0], np.cumsum(sizes.ravel())])
+        n = int(self.bounds[-1])
+        self.at = np.empty(n, dtype=np.int64)
+        self.parent = np.empty(n, dtype=np.int64)
+        self.pyramid = np.empty(n, dtype=np.int64)
+        for i, (f, parent) in enumerate(zip(self.fronts, parents)):
+            per_wave = np.diff(f.bounds)
+            into = np.repeat(self.bounds[i : (len(f.bounds) - 1) * self.count : self.count] - f.bounds[:-1], per_wave)
+            into += np.arange(len(f.order))
+            self.at[into] = f.padded_index[f.order] + self.base[i]
+            self.parent[into] = parent[f.order]
+            self.pyramid[into] = i
+        self.offsets = np.stack([f.offsets for f in self.fronts])  # (pyramids, neighbours)
+        # the first layer's weights over (parent, neighbours), the neighbours brought to the
+        # parent's fixed point, and its bias; the head's weights and this level's bias
+        self.w1 = np.stack([np.concatenate([c.w1[:, :1], c.w1[:, 1:] << self.bits], 1).T for c in ctxs])
+        self.b1 = np.stack([c.b1 << self.bits for c in ctxs])
+        self.w2 = np.stack([c.w2.T for c in ctxs])
+        self.level_bias = np.stack([c.level_bias[k] << HIDDEN_BITS for c in ctxs])
+        # The same products in float64 BLAS give the same integers while every partial sum is
+        # an integer below 2^52 (exact in any order): true while no input exceeds float_reach.
+        # (numpy's int64 products of stacked matrices are 3x slower than float64 BLAS.)
+        # ``reach`` is the largest input so far (the parents, then the latents as they come).
+        self.shift = WEIGHT_BITS + self.bits - HIDDEN_BITS
+        self.float_reach = _float_reach(self.w1, self.b1, self.w2, self.level_bias, self.shift)
+        self.reach = int(np.abs(self.parent).max(initial=0))
+        self.w1f, self.b1f, self.w2f, self.level_bias_f = (
+            a.astype(np.float64) for a in (self.w1, self.b1, self.w2, self.level_bias)
+        )
+
+    @property
+    def waves(self) -> int:
+        return (len(self.bounds) - 1) // self.count
+
+    def wave(self, t: int) -> tuple[int, int]:
+        """Cells ``a .. b`` (of the decoding order) of wavefront ``t``, every pyramid's."""
+        return int(self.bounds[t * self.count]), int(self.bounds[(t + 1) * self.count])
 
     def predict(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """Centre and table key (scale and mean fraction) of cells a..b of the decoding order,
-        whose neighbours must already be in ``padded``. Rows are independent and every product
-        exact, so any split of a..b gives the same integers."""
-        neighbours = self.padded[self.at[a:b, None] + self.fronts.offsets]
-        acc = self.ctx.first_layer_parent(self.parent[a:b], self.bits) + exact_matmul(neighbours, self.w1_neighbours)
-        mean16, scale = self.ctx.head(self.k, acc, self.bits)
+        """Centre and table key (scale and mean fraction) of cells a..b of the decoding order of
+        one pyramid, whose neighbours must already be in ``padded``. Rows are independent and
+        every product exact, so any split of a..b gives the same integers."""
+        if self.count != 1:
+            raise ValueError("cells of one pyramid only: predict_wave takes several")
+        return self._predict(np.arange(a, b)[None, :], None)
+
+    def predict_wave(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` of wavefront ``t`` of every pyramid: each pyramid's cells a row of a
+        (pyramids, widest) block, so that one stacked product applies each pyramid's weights."""
+        starts = self.bounds[t * self.count : (t + 1) * self.count]
+        sizes = self.bounds[t * self.count + 1 : (t + 1) * self.count + 1] - starts
+        columns = np.arange(int(sizes.max(initial=0)))
+        valid = columns < sizes[:, None]
+        # a short row's spare columns repeat the wavefront's first cell; computed, then dropped
+        return self._predict(np.where(valid, starts[:, None] + columns, starts[0]), valid)
+
+    def _predict(self, cells: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Centres and keys of ``cells`` (pyramids, n) (pyramid ``i``'s in row ``i``), the
+        entries where ``valid`` holds (all if None), flattened row by row."""
+        out = self.head_outputs(cells)
+        mean16, scale = mean_and_scale(out.reshape(-1, 2) if valid is None else out[valid])
         centres, frac = centre(mean16)
         return centres, entropy.ShiftedLaplaceBank.key(scale, frac)
+
+    def head_outputs(self, cells: np.ndarray) -> np.ndarray:
+        """The context network's integer outputs (pyramids, n, 2) for ``cells`` (pyramids, n)."""
+        exact_in_float = self.reach <= self.float_reach
+        inputs = np.empty((*cells.shape, CONTEXT_INPUTS), dtype=np.float64 if exact_in_float else np.int64)
+        inputs[:, :, 0] = self.parent[cells]
+        inputs[:, :, 1:] = self.padded[self.at[cells][:, :, None] + self.offsets[:, None, :]]
+        if exact_in_float:
+            acc = inputs @ self.w1f + self.b1f[:, None, :]
+            hidden = np.floor(np.maximum(acc, 0.0) * 2.0**-self.shift)  # hidden_units, exactly
+            out = (hidden @ self.w2f + self.level_bias_f[:, None, :]).astype(np.int64)
+        else:
+            acc = inputs @ self.w1 + self.b1[:, None, :]
+            out = hidden_units(acc, self.bits) @ self.w2 + self.level_bias[:, None, :]
+        return out
 
     def predict_all(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`predict` of every cell (all neighbours known: the encoder), in chunks of
         bounded size."""
         n = len(self.at)
-        rows = max(1, _PREDICT_VALUES // max(1, len(self.ctx.b1)))
+        rows = max(1, _PREDICT_VALUES // self.w1.shape[2])
         parts = [self.predict(a, min(n, a + rows)) for a in range(0, n, rows)] or [self.predict(0, 0)]
         return np.concatenate([c for c, _ in parts]), np.concatenate([k for _, k in parts])
 
-    def symbols(self) -> np.ndarray:
-        return self.padded[self.fronts.padded_index].reshape(self.shape)
+    def place(self, i: int, z: np.ndarray) -> None:
+        """Pyramid ``i``'s level as known (the encoder)."""
+        self.padded[self.fronts[i].padded_index + self.base[i]] = z.ravel()
+        self.reach = max(self.reach, int(np.abs(z).max(initial=0)))
+
+    def store(self, a: int, b: int, values: np.ndarray) -> None:
+        """Cells a..b of the decoding order, decoded (the decoder)."""
+        self.padded[self.at[a:b]] = values
+        self.reach = max(self.reach, int(np.abs(values).max(initial=0)))
+
+    def symbols(self, i: int) -> np.ndarray:
+        return self.padded[self.fronts[i].padded_index + self.base[i]].reshape(self.shapes[i])
 
 
 class Wavefront(ContextScheme):
@@ -413,11 +545,10 @@ class Wavefront(ContextScheme):
         bound = own_bound(ctx)
         for k in reversed(range(len(levels))):
             check_latents(levels[k], bound, k)
-            level = _WavefrontLevel(ctx, k, levels[k].shape, levels[k + 1] if k + 1 < len(levels) else None)
-            z = levels[k].astype(np.int64).ravel()
-            level.padded[level.fronts.padded_index] = z
+            level = _WavefrontLevel([ctx], k, [levels[k].shape], [levels[k + 1] if k + 1 < len(levels) else None])
+            level.place(0, levels[k].astype(np.int64))
             centres, keys = level.predict_all()
-            out[k] = (z[level.fronts.order] - centres, keys)
+            out[k] = (level.padded[level.at] - centres, keys)
         return out
 
     def encode(self, encoder: StreamEncoder, ctx: IntegerContext, levels: list[np.ndarray]) -> list[Range]:
@@ -430,19 +561,45 @@ class Wavefront(ContextScheme):
 
     def decode(self, decoder: StreamDecoder, ctx: IntegerContext, shapes: list[tuple[int, int, int]],
                ranges: list[Range], bound: int | None = None) -> list[np.ndarray]:  # fmt: skip
-        check_ranges(ranges)
         bound = own_bound(ctx) if bound is None else bound
-        levels: list[np.ndarray] = [np.zeros(0)] * len(shapes)
-        for k in reversed(range(len(shapes))):
-            bank = entropy.ShiftedLaplaceBank(*ranges[k])
-            level = _WavefrontLevel(ctx, k, shapes[k], levels[k + 1] if k + 1 < len(shapes) else None)
-            fronts = level.fronts.bounds.tolist()
-            for a, b in zip(fronts[:-1], fronts[1:]):
-                centres, keys = level.predict(a, b)
-                values = decoder.read_rows(keys, bank) + centres
-                check_latents(values, bound, k)
-                level.padded[level.at[a:b]] = values
-            levels[k] = level.symbols()
+        return self.decode_many([LatentStream(decoder, ctx, shapes, ranges, bound)])[0]
+
+    def decode_many(self, streams: list[LatentStream]) -> list[list[np.ndarray]]:
+        """:meth:`decode` of several independent pyramids of one depth and kernel, their
+        wavefronts predicted together (:class:`_WavefrontLevel`); each stream reads its own
+        symbols in its own order, so the integers are those of one decode at a time."""
+        depth = len(streams[0].shapes)
+        if any(len(s.shapes) != depth or s.ctx.kernel != streams[0].ctx.kernel for s in streams):
+            raise ValueError("pyramids decoded together need one depth and one kernel")
+        for s in streams:
+            check_ranges(s.ranges)
+        levels: list[list[np.ndarray]] = [[np.zeros(0)] * depth for _ in streams]
+        bound = np.array([s.bound for s in streams])
+        for k in reversed(range(depth)):
+            banks = [entropy.ShiftedLaplaceBank(*s.ranges[k]) for s in streams]
+            coarser = [z[k + 1] if k + 1 < depth else None for z in levels]
+            level = _WavefrontLevel([s.ctx for s in streams], k, [s.shapes[k] for s in streams], coarser)
+            bounds = level.bounds.tolist()
+            for t in range(level.waves):
+                a, b = level.wave(t)
+                centres, keys = level.predict_wave(t)
+                values = np.empty(b - a, dtype=np.int64)
+                for i, s in enumerate(streams):
+                    p, q = bounds[t * level.count + i] - a, bounds[t * level.count + i + 1] - a
+                    if q > p:
+                        values[p:q] = s.decoder.read_rows(keys[p:q], banks[i])
+                values += centres
+                if len(streams) == 1:
+                    check_latents(values, int(bound[0]), k)
+                else:
+                    owner = level.pyramid[a:b]
+                    beyond = np.abs(values) > bound[owner]
+                    if beyond.any():
+                        i = int(owner[np.argmax(beyond)])
+                        check_latents(values[owner == i], int(bound[i]), k)
+                level.store(a, b, values)
+            for i, z in enumerate(levels):
+                z[k] = level.symbols(i)
         return levels
 
 

@@ -221,21 +221,27 @@ class IntegerContext:
         acc = exact_matmul(inputs, self.w1.T) + (self.b1 << input_bits)  # Q(WEIGHT + input_bits)
         return self.head(level, acc, input_bits)
 
-    def first_layer_parent(self, parent: np.ndarray, bits: int) -> np.ndarray:
-        """The parent's share of the first layer, with the bias, for every cell: (N, hidden)."""
-        return np.multiply.outer(parent.ravel(), self.w1[:, 0]) + (self.b1 << bits)
-
     def head(self, level: int, acc: np.ndarray, input_bits: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean and scale index from the first layer's accumulators (N, hidden), in
-        Q(WEIGHT_BITS + input_bits): everything after the first matrix product. (Right shifts of
-        int64 are floor divisions by powers of two.)"""
-        hidden = np.maximum(acc, 0) >> (WEIGHT_BITS + input_bits - HIDDEN_BITS)
-        out = exact_matmul(hidden, self.w2.T) + (self.level_bias[level] << HIDDEN_BITS)
-        shift = WEIGHT_BITS + HIDDEN_BITS
-        half = 1 << (shift - 1)
-        mean16 = (out[:, 0] * MEAN_UNITS + half) >> shift
-        scale = ((out[:, 1] * 4 + half) >> shift) + SCALE_OFFSET
-        return mean16, np.minimum(np.maximum(scale, 0), entropy.NUM_SCALES - 1)
+        Q(WEIGHT_BITS + input_bits): everything after the first matrix product."""
+        out = exact_matmul(hidden_units(acc, input_bits), self.w2.T) + (self.level_bias[level] << HIDDEN_BITS)
+        return mean_and_scale(out)
+
+
+def hidden_units(acc: np.ndarray, input_bits: int) -> np.ndarray:
+    """The hidden layer in Q(HIDDEN_BITS) from the first layer's accumulators in
+    Q(WEIGHT_BITS + input_bits). (Right shifts of int64 are floor divisions by powers of two.)"""
+    return np.maximum(acc, 0) >> (WEIGHT_BITS + input_bits - HIDDEN_BITS)
+
+
+def mean_and_scale(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (in 1/16) and scale index from the head's outputs (N, 2) in
+    Q(WEIGHT_BITS + HIDDEN_BITS), level bias included."""
+    shift = WEIGHT_BITS + HIDDEN_BITS
+    half = 1 << (shift - 1)
+    mean16 = (out[:, 0] * MEAN_UNITS + half) >> shift
+    scale = ((out[:, 1] * 4 + half) >> shift) + SCALE_OFFSET
+    return mean16, np.minimum(np.maximum(scale, 0), entropy.NUM_SCALES - 1)
 
 
 #: hidden values (rows x context width) one prediction chunk may hold
@@ -243,7 +249,7 @@ _PREDICT_VALUES = 1 << 20
 #: products with fewer rows are computed in int64 directly
 _BLAS_ROWS = 4096
 #: integer products are summed in float64 only while every partial sum is below 2^53
-_EXACT_FLOAT_LIMIT = 1 << 52
+EXACT_FLOAT_LIMIT = 1 << 52
 
 
 def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -253,7 +259,7 @@ def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) < _BLAS_ROWS:
         return a @ b
     bound = float(np.abs(a).max(initial=0)) * float(np.abs(b).sum(axis=0).max(initial=0))
-    if bound < _EXACT_FLOAT_LIMIT:
+    if bound < EXACT_FLOAT_LIMIT:
         return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
     return a @ b
 

@@ -63,6 +63,12 @@ def _decode_cost(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ..
     """Decoding the latents (the file's context scheme), then rendering them onto ``shape``: one
     after the other, so the peak memory is the larger of the two phases'."""
     render = GridImage.decode_cost(header.arch, in_dim, out_dim, shape)
+    work, memory = latent_decode_cost(header)
+    return DecodeCost(render.work + work, max(render.memory, memory), render.point_floats)
+
+
+def latent_decode_cost(header: Header) -> tuple[int, int]:
+    """(work units, peak transient bytes) of entropy-decoding a grid header's latents."""
     a = GridImage._parse(header.arch)
     sizes = level_sizes(a["height"], a["width"], a["first_level"], len(a["channels"]))
     shapes = [(c, h, w) for c, (h, w) in zip(a["channels"], sizes)]
@@ -72,8 +78,7 @@ def _decode_cost(header: Header, in_dim: int, out_dim: int, shape: tuple[int, ..
     ranges = [(max(t.lo, -widest), min(max(t.hi, t.lo), widest)) for t in header.tensors if t.coder == CODER_FAMILY]
     ranges = (ranges + [(-widest, widest)] * len(shapes))[: len(shapes)]
     scheme = SCHEME_BY_ID.get(next((t.param for t in header.tensors if t.coder == CODER_FAMILY), -1), CHECKERBOARD)
-    work, memory = scheme.decode_cost(shapes, ranges, a["context_hidden"])
-    return DecodeCost(render.work + work, max(render.memory, memory), render.point_floats)
+    return scheme.decode_cost(shapes, ranges, a["context_hidden"])
 
 
 def _describe(header: Header) -> dict[str, Any]:

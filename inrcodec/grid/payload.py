@@ -18,7 +18,7 @@ from ..container import CODER_FAMILY, CODER_LAPLACE, Header, TensorCode
 from ..entropy import StreamDecoder, StreamEncoder
 from ..errors import FormatError
 from ..tensors import laplace_code, read_laplace
-from .coding import ContextScheme, latent_bound, scheme_of_file
+from .coding import ContextScheme, LatentStream, latent_bound, scheme_of_file
 from .context import WEIGHT_BITS, IntegerContext
 from .model import GridImage
 
@@ -81,18 +81,49 @@ def integer_context(model: GridImage, symbols: list[np.ndarray]) -> IntegerConte
 
 def decode_payload(model: GridImage, header: Header, payload: bytes) -> None:
     """Fill an (untrained) model of the header's architecture from the payload."""
-    symbols, levels = read_grid_symbols(model, header, payload)
-    weights = model.context_tensors() + model.synthesis_tensors()
-    with torch.no_grad():
-        for (_, p), q, code in zip(weights, symbols, header.tensors):
-            p.copy_(torch.from_numpy(quantize.dequantize(q, code.step_exp)))
-        for z, q in zip(model.latents, levels):
-            z.copy_(torch.from_numpy(q.astype(np.float32)))
+    decode_payloads([model], [header], [payload])
+
+
+def decode_payloads(models: list[GridImage], headers: list[Header], payloads: list[bytes]) -> None:
+    """:func:`decode_payload` of several grid streams (a tiled file's tiles), their latents
+    decoded together (:func:`read_grid_symbols_many`)."""
+    for model, header, (symbols, levels) in zip(models, headers, read_grid_symbols_many(models, headers, payloads)):
+        weights = model.context_tensors() + model.synthesis_tensors()
+        with torch.no_grad():
+            for (_, p), q, code in zip(weights, symbols, header.tensors):
+                p.copy_(torch.from_numpy(quantize.dequantize(q, code.step_exp)))
+            for z, q in zip(model.latents, levels):
+                z.copy_(torch.from_numpy(q.astype(np.float32)))
 
 
 def read_grid_symbols(model: GridImage, header: Header, payload: bytes) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The entropy-decoded integers of a grid file: the weights' symbols (context network, then
     synthesis) and the latent levels (finest first). Bit-exact on every machine."""
+    return read_grid_symbols_many([model], [header], [payload])[0]
+
+
+def read_grid_symbols_many(models: list[GridImage], headers: list[Header], payloads: list[bytes]
+                           ) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:  # fmt: skip
+    """:func:`read_grid_symbols` of several grid streams. Each stream's weights are read first;
+    then the latents of the streams that share a context scheme, depth and kernel are decoded
+    together (:meth:`ContextScheme.decode_many`: one vectorised step per wavefront of all of
+    them), each stream still reading its own symbols in its own order."""
+    opened = [_read_weights(m, h, p) for m, h, p in zip(models, headers, payloads)]
+    levels: list[list[np.ndarray]] = [[] for _ in opened]
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, scheme, stream) in enumerate(opened):
+        groups.setdefault((scheme.id, len(stream.shapes), stream.ctx.kernel), []).append(i)
+    for members in groups.values():
+        scheme = opened[members[0]][1]
+        for i, decoded in zip(members, scheme.decode_many([opened[i][2] for i in members])):
+            opened[i][2].decoder.finish()
+            levels[i] = decoded
+    return [(symbols, z) for (symbols, _, _), z in zip(opened, levels)]
+
+
+def _read_weights(model: GridImage, header: Header, payload: bytes
+                  ) -> tuple[list[np.ndarray], ContextScheme, LatentStream]:  # fmt: skip
+    """A grid stream's weight symbols, its context scheme, and its latents ready to decode."""
     n_ctx, n_syn = len(model.context_tensors()), len(model.synthesis_tensors())
     codes = header.tensors
     if len(codes) != n_ctx + n_syn + len(model.latents):
@@ -114,9 +145,8 @@ def read_grid_symbols(model: GridImage, header: Header, payload: bytes) -> tuple
     ctx = integer_context(model, symbols[:n_ctx])
     shapes = [tuple(z.shape) for z in model.latents]
     bound = latent_bound([(c.lo, c.hi) for c in codes[:n_ctx]], model.context_hidden, model.kernel)
-    levels = scheme_of(header).decode(decoder, ctx, shapes, [(c.lo, c.hi) for c in latent_codes], bound)
-    decoder.finish()
-    return symbols, levels
+    stream = LatentStream(decoder, ctx, shapes, [(c.lo, c.hi) for c in latent_codes], bound)
+    return symbols, scheme_of(header), stream
 
 
 def scheme_of(header: Header) -> ContextScheme:

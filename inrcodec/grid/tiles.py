@@ -3,7 +3,7 @@
 One latent grid for a 24-megapixel photo would need gigabytes to fit and could use one core
 only. Instead the image is cut into ``tiles_y x tiles_x`` tiles, each an independent
 :class:`~inrcodec.grid.model.GridImage` of its own pixels, fitted and coded on its own (so tiles
-fit in parallel, and a decoder holds one at a time).
+fit in parallel, and a decoder holds one row of them at a time).
 
 Geometry, along each axis of ``L`` pixels cut into ``n`` tiles with a margin of ``m`` pixels
 (:class:`TileAxis`): the *cores* are ``[b_i, b_{i+1})`` with ``b_i = floor(i L / n)``; tile
@@ -17,10 +17,11 @@ the zone (the audio segments' cross-fade, :mod:`inrcodec.models.segments`, in 2-
 of the two axes multiply). Elsewhere the core's own tile is the output. Each tile is sampled in
 its own coordinates: the same picture at any output size, with no seam.
 
-Decoding streams: tile rows go top to bottom; the output rows a tile row touches are accumulated
-(floats) while its tiles are decoded one by one, then the rows no later tile touches are handed
-out and the overlap is carried to the next tile row. Memory holds one tile and the output rows of
-one tile row, whatever the image's size.
+Decoding streams: tile rows go top to bottom; a tile row's tiles are decoded together (their
+latents' wavefronts in one vectorised pass, :mod:`inrcodec.grid.coding`), the output rows the
+row touches are accumulated (floats) tile by tile, then the rows no later tile touches are handed
+out and the overlap is carried to the next tile row. Memory holds one tile row's tiles and output
+rows, whatever the image's height.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ..container import Header, ImageFields
 from ..errors import FormatError
 from ..models.base import INR, DecodeCost, band_points
 from .model import GridImage
-from .payload import decode_payload
+from .payload import decode_payloads
 from .upsampling import axis_taps, resample_leading
 
 #: architecture integers before the inner grid's (height, width, tiles_y, tiles_x, margin)
@@ -122,7 +123,7 @@ def split_axis(length: int, size: int, margin: int) -> int:
 class TiledImage(INR):
     """``tiles_y x tiles_x`` latent grids of one inner architecture, cross-faded where they
     overlap. Built from the header, it holds no tile until :meth:`attach` gives it the payload;
-    rendering then decodes one tile at a time."""
+    rendering then decodes one tile row at a time."""
 
     name = "tiled"
     family_id = 5
@@ -193,9 +194,11 @@ class TiledImage(INR):
 
     @classmethod
     def resident_parameters(cls, arch, in_dim, out_dim) -> int:
-        """A decoder holds one tile at a time: the largest tile's parameters."""
+        """A decoder holds one tile row at a time: the largest row's parameters."""
         model = cls.from_arch(arch, 2, out_dim)
-        return max(GridImage.count_parameters(model.tile_arch(i), 2, out_dim) for i in range(model.count))
+        n = model.cols.count
+        sizes = [GridImage.count_parameters(model.tile_arch(i), 2, out_dim) for i in range(model.count)]
+        return max(sum(sizes[i : i + n]) for i in range(0, model.count, n))
 
     @classmethod
     def layer_count(cls, arch) -> int:
@@ -247,13 +250,19 @@ class TiledImage(INR):
 
     def tile(self, index: int) -> GridImage:
         """Tile ``index``, rebuilt from the attached payload (its latents entropy-decoded)."""
+        return self.tiles([index])[0]
+
+    def tiles(self, indices: list[int]) -> list[GridImage]:
+        """The tiles ``indices``, rebuilt together: their latents are decoded in one pass
+        (:func:`~inrcodec.grid.payload.decode_payloads`), which for a row of tiles costs little
+        more than for one."""
         if self._header is None:
             raise RuntimeError("no payload attached")
         per_tile = len(self._header.tensors) // self.count
-        sub = self.tile_header(self._header, index, per_tile)
-        model = GridImage.from_arch(sub.arch, 2, self.out_dim)
-        decode_payload(model, sub, self._streams[index])
-        return model.eval()
+        subs = [self.tile_header(self._header, i, per_tile) for i in indices]
+        models = [GridImage.from_arch(sub.arch, 2, self.out_dim) for sub in subs]
+        decode_payloads(models, subs, [self._streams[i] for i in indices])
+        return [model.eval() for model in models]
 
     def streams(self) -> list[bytes]:
         return list(self._streams)
@@ -292,7 +301,7 @@ class TiledImage(INR):
     def render_tiles(self, height: int, width: int, device: torch.device,
                      band_pixels: int = 1 << 16) -> Iterator[tuple[int, int, np.ndarray]]:  # fmt: skip
         """As :meth:`INR.render_tiles`, in bands of whole output rows: each tile row's rows are
-        accumulated from its tiles (decoded one at a time), then the rows the next tile row does
+        accumulated from its tiles (decoded together, rendered one at a time), then the rows the next tile row does
         not reach are yielded and the overlap carried."""
         carry = np.zeros((0, width, self.out_dim), np.float32)
         for ty in range(self.rows.count):
@@ -300,13 +309,11 @@ class TiledImage(INR):
             done = self.rows.span(ty + 1, height).j0 if ty + 1 < self.rows.count else height
             acc = np.zeros((ys.n, width, self.out_dim), np.float32)
             acc[: len(carry)] = carry
-            if ys.n:
-                for tx in range(self.cols.count):
-                    xs = self.cols.span(tx, width)
-                    if xs.n:
-                        model = self.tile(ty * self.cols.count + tx).to(device)
-                        _blend_tile(model, acc, ys, xs, device, band_pixels)
-                        del model
+            row = [(tx, xs) for tx in range(self.cols.count) if (xs := self.cols.span(tx, width)).n] if ys.n else []
+            models = self.tiles([ty * self.cols.count + tx for tx, _ in row])
+            for (_, xs), model in zip(row, models):
+                _blend_tile(model.to(device), acc, ys, xs, device, band_pixels)
+            del models
             final = max(0, done - ys.j0)
             for r0 in range(0, final, max(1, band_pixels // max(1, width))):
                 r1 = min(final, r0 + max(1, band_pixels // max(1, width)))
