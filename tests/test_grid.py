@@ -246,6 +246,31 @@ def test_rounded_phase_slows_the_latents_only():
     assert task.lr_factors(0.9) == [0.1, 1.0, 1.0]
 
 
+def test_soft_round_goes_from_identity_to_rounding_with_a_gradient():
+    from inrcodec.grid.training import soft_round
+
+    z = torch.tensor([-1.3, -0.2, 0.1, 0.7, 2.45], requires_grad=True)
+    torch.testing.assert_close(soft_round(z, 1e-3), torch.round(z.detach()))
+    torch.testing.assert_close(soft_round(z, 1e3), z.detach(), atol=1e-4, rtol=0)
+    soft_round(z, 0.3).sum().backward()
+    assert (z.grad > 0).all()
+
+
+def test_soft_round_temperature_is_two_positive_numbers():
+    with pytest.raises(OptionError, match="soft_round_temperature"):
+        GridConfig(soft_round_temperature=(0.3, 0.0))
+    with pytest.raises(OptionError, match="soft_round_temperature"):
+        GridConfig().with_overrides({"soft_round_temperature": [0.3]})
+    _, task = _fit_task(soft_round_temperature=(0.3, 0.1))  # linear to the rounded phase, then held
+    assert task._temperature(0.0) == pytest.approx(0.3)
+    assert task._temperature((1 - task.config.ste_share) / 2) == pytest.approx(0.2)
+    assert task._temperature(0.99) == pytest.approx(0.1)
+    task.training_loss(0, 0.2).backward()  # the soft-rounded noisy latents carry a gradient
+    assert all(
+        z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0 for z in task.model.latents
+    )
+
+
 def test_a_negative_feedback_persistence_is_refused():
     with pytest.raises(OptionError, match="feedback_persistence"):
         GridConfig().with_overrides({"feedback_persistence": -1.0})

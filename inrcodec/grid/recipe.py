@@ -71,6 +71,10 @@ class GridConfig:
     # Once rounded, the latents move at this share of their learning rate: the synthesis adapts
     # to the integers while the rate, steered to the target under noise, stays near it.
     ste_latent_lr: float = 0.1
+    # Soft rounding (C3, Cool-chic): before the rounded phase the latents are seen as
+    # s(s(z) + u), s the soft round at a temperature going linearly from the first value to the
+    # second (Cool-chic: 0.3 -> 0.1), instead of z + u (u uniform noise). None: z + u.
+    soft_round_temperature: tuple[float, float] | None = None
     bands: int = 4  # full-resolution steps fit one of this many bands of rows, in turn
     # A band step also weighs only its band's latents' bits (the high-rate recipe: the context
     # network on a full-resolution level is most of a step, 150 -> 76 ms per step at 768 x 512,
@@ -108,6 +112,9 @@ class GridConfig:
                 and min(self.channels) >= 1 and self.full_resolution_channels and min(self.full_resolution_channels) >= 1
                 and self.hidden >= 1 and self.depth >= 0 and self.bands >= 1 and self.context_hidden >= 1):  # fmt: skip
             raise OptionError(f"invalid grid architecture in {self}")
+        t = self.soft_round_temperature
+        if t is not None and not (len(t) == 2 and min(t) > 0):
+            raise OptionError(f"grid soft_round_temperature must be None or two positive numbers, got {t!r}")
         if not self.feedback_persistence >= 0:  # a negative one would reverse the feedback
             raise OptionError(f"grid feedback_persistence must be 0 or more, got {self.feedback_persistence}")
 
@@ -123,8 +130,8 @@ class GridConfig:
         if unknown:
             raise OptionError(f"unknown grid setting(s): {', '.join(unknown)} (see inrcodec.grid.GridConfig)")
         values = dict(overrides)
-        for name in ("channels", "full_resolution_channels"):
-            if name in values:
+        for name in ("channels", "full_resolution_channels", "soft_round_temperature"):
+            if values.get(name) is not None:
                 values[name] = tuple(values[name])
         return dataclasses.replace(self, **values)
 

@@ -21,6 +21,13 @@ from .model import GridImage
 from .recipe import GridConfig, bpp_for_lmbda, build_model, initial_lmbda, overhead_bits, scheme_for
 
 
+def soft_round(z: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Agustsson and Theis' soft round: the nearest integer as ``temperature`` -> 0, ``z`` as it
+    grows, differentiable in between (``floor`` has no gradient; the tanh carries it)."""
+    floor = torch.floor(z)
+    return floor + 0.5 * torch.tanh((z - floor - 0.5) / temperature) / math.tanh(0.5 / temperature) + 0.5
+
+
 class GridFitTask:
     """Rate-aware fit of a latent-grid model: MSE + lambda * bits per pixel.
 
@@ -109,12 +116,28 @@ class GridFitTask:
         model's context and this fit's scheme."""
         return self.model.context.distributions(latents, self.scheme, self.model.kernel, band)
 
-    def terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, band: int | None = None):
-        """MSE on [0, 1] with noisy latents (``noise``) or rounded ones (None); the bits the loss
-        weighs (see ``rate_proxy``); and the bits of the rounded latents, what the coder spends.
-        With a ``band``, the MSE of its rows of the image and the bits of its rows of every level."""
+    def _temperature(self, fraction: float) -> float | None:
+        """The soft round's temperature at this share of the fit (None: plain noise)."""
+        t = self.config.soft_round_temperature
+        if t is None:
+            return None
+        return t[0] + (t[1] - t[0]) * min(1.0, fraction / max(1e-9, 1.0 - self.config.ste_share))
+
+    def terms(self, noise: list[torch.Tensor] | None, target: torch.Tensor, band: int | None = None,
+              temperature: float | None = None):  # fmt: skip
+        """MSE on [0, 1] with noisy latents (``noise``; soft-rounded around it at ``temperature``)
+        or rounded ones (None); the bits the loss weighs (see ``rate_proxy``); and the bits of the
+        rounded latents, what the coder spends. With a ``band``, the MSE of its rows of the image
+        and the bits of its rows of every level."""
         rounded = [z + (torch.round(z) - z).detach() for z in self.model.latents]
-        latents = rounded if noise is None else [z + n for z, n in zip(self.model.latents, noise)]
+        if noise is None:
+            latents = rounded
+        elif temperature is None:
+            latents = [z + n for z, n in zip(self.model.latents, noise)]
+        else:
+            latents = [
+                soft_round(soft_round(z, temperature) + n, temperature) for z, n in zip(self.model.latents, noise)
+            ]
         rows = None if band is None else self.band_rows[band]
         pred = self._synthesize(self.model.feature_grid(latents, rows=rows))
         mse = torch.mean(((pred + 1) * 0.5 - target) ** 2)  # on [0, 1], whatever the bit depth
@@ -139,8 +162,9 @@ class GridFitTask:
 
     def training_loss(self, step: int, fraction: float) -> torch.Tensor:
         noise = None if self._rounding(fraction) else self._noise()
+        temperature = self._temperature(fraction)
         if len(self.band_rows) == 1:
-            mse, bits, coded = self.terms(noise, self.full)
+            mse, bits, coded = self.terms(noise, self.full, temperature=temperature)
             self.band_bits = [coded.detach().item()]
             pixels = self.pixels
         else:
@@ -148,7 +172,7 @@ class GridFitTask:
             # of the whole loss; every latent's rate is seen once per cycle of bands.
             band = step % len(self.band_rows)
             r0, r1 = self.band_rows[band]
-            mse, bits, coded = self.terms(noise, self.full[r0 * self.width : r1 * self.width], band)
+            mse, bits, coded = self.terms(noise, self.full[r0 * self.width : r1 * self.width], band, temperature)
             if self.banded_rate:
                 self.band_bits[band] = coded.detach().item()
                 pixels = (r1 - r0) * self.width
