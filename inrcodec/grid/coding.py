@@ -358,8 +358,8 @@ class Wavefronts:
         bounds = np.concatenate([[0], np.cumsum(rows * c)])
         runs = np.repeat(rows, c)  # one run per (wavefront, channel)
         run_t, run_c = np.repeat(t, c), np.tile(np.arange(c), len(t))
-        yy = np.arange(c * h * w) - np.repeat(np.cumsum(runs) - runs, runs) + np.repeat(first[run_t], runs)
-        order = (np.repeat(run_c, runs) * h + yy) * w + np.repeat(run_t, runs) - 2 * yy
+        row = np.arange(c * h * w) - np.repeat(np.cumsum(runs) - runs, runs) + np.repeat(first[run_t], runs)
+        order = (np.repeat(run_c, runs) * h + row) * w + np.repeat(run_t, runs) - 2 * row
         cc, yy, xx = (a.ravel() for a in np.indices(shape))
         padded = cc * ph * pw + (yy + top) * pw + (xx + left)
         offsets = np.array([dy * pw + dx for dy, dx in WAVEFRONT_NEIGHBOURS])
@@ -389,8 +389,7 @@ class _WavefrontLevel:
     own decoding order (:class:`Wavefronts`): a wavefront of all pyramids is one vectorised
     prediction, so a tiled decode takes one step per wavefront instead of one per tile and
     wavefront (the steps' fixed cost was most of a 24 MP decode). The pyramids' zero-padded
-    levels lie end to end in ``padded``, filled as symbols become known; ``pyramid`` says whose
-    each cell is, which picks its context weights.
+    levels lie end to end in ``padded``, filled as symbols become known.
     """
 
     def __init__(self, ctxs: list[IntegerContext], k: int, shapes: list[tuple[int, int, int]],
@@ -415,14 +414,12 @@ class _WavefrontLevel:
         n = int(self.bounds[-1])
         self.at = np.empty(n, dtype=np.int64)
         self.parent = np.empty(n, dtype=np.int64)
-        self.pyramid = np.empty(n, dtype=np.int64)
         for i, (f, parent) in enumerate(zip(self.fronts, parents)):
             per_wave = np.diff(f.bounds)
             into = np.repeat(self.bounds[i : (len(f.bounds) - 1) * self.count : self.count] - f.bounds[:-1], per_wave)
             into += np.arange(len(f.order))
             self.at[into] = f.padded_index[f.order] + self.base[i]
             self.parent[into] = parent[f.order]
-            self.pyramid[into] = i
         self.offsets = np.stack([f.offsets for f in self.fronts])  # (pyramids, neighbours)
         # the first layer's weights over (parent, neighbours), the neighbours brought to the
         # parent's fixed point, and its bias; the head's weights and this level's bias
@@ -574,7 +571,6 @@ class Wavefront(ContextScheme):
         for s in streams:
             check_ranges(s.ranges)
         levels: list[list[np.ndarray]] = [[np.zeros(0)] * depth for _ in streams]
-        bound = np.array([s.bound for s in streams])
         for k in reversed(range(depth)):
             banks = [entropy.ShiftedLaplaceBank(*s.ranges[k]) for s in streams]
             coarser = [z[k + 1] if k + 1 < depth else None for z in levels]
@@ -587,16 +583,8 @@ class Wavefront(ContextScheme):
                 for i, s in enumerate(streams):
                     p, q = bounds[t * level.count + i] - a, bounds[t * level.count + i + 1] - a
                     if q > p:
-                        values[p:q] = s.decoder.read_rows(keys[p:q], banks[i])
-                values += centres
-                if len(streams) == 1:
-                    check_latents(values, int(bound[0]), k)
-                else:
-                    owner = level.pyramid[a:b]
-                    beyond = np.abs(values) > bound[owner]
-                    if beyond.any():
-                        i = int(owner[np.argmax(beyond)])
-                        check_latents(values[owner == i], int(bound[i]), k)
+                        values[p:q] = s.decoder.read_rows(keys[p:q], banks[i]) + centres[p:q]
+                        check_latents(values[p:q], s.bound, k)
                 level.store(a, b, values)
             for i, z in enumerate(levels):
                 z[k] = level.symbols(i)
