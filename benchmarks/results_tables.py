@@ -5,6 +5,7 @@
     python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl --vs-jpeg    # against JPEG
     python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl --vs jpeg,webp,jpeg2000,jpegxl \
         --version "inrcodec 0.4.0"                 # against each anchor at the same bpp, one version
+    python benchmarks/results_tables.py benchmarks/results/kodak/rows.jsonl --against "inrcodec 0.7.1"
 
 Every figure comes from the rows the harness wrote: bpp from the real file size, PSNR of the
 8-bit decoded output, wall and CPU seconds as measured. JPEG "at the same bpp" interpolates
@@ -30,15 +31,48 @@ def load(path: Path) -> list[dict]:
     return latest_rows(RowCache(path.parent).rows())
 
 
+def curve_at(points: list[tuple[float, float]], bpp: float, extrapolate: bool = False) -> float | None:
+    """PSNR of a curve of (bpp, PSNR) points at ``bpp``, linear in log(bpp) between the two points
+    around it; outside the curve None, or with ``extrapolate`` the line through its nearest two."""
+    points = sorted(points)
+    pairs = list(zip(points, points[1:]))
+    inside = [(a, b) for a, b in pairs if a[0] <= bpp <= b[0]]
+    if not inside and not (extrapolate and pairs):
+        return None
+    (b0, p0), (b1, p1) = inside[0] if inside else pairs[0] if bpp < points[0][0] else pairs[-1]
+    t = (math.log(bpp) - math.log(b0)) / (math.log(b1) - math.log(b0))
+    return p0 + t * (p1 - p0)
+
+
 def anchor_at(rows: list[dict], variant: str, image: str, bpp: float) -> float | None:
     """PSNR of ``variant`` on ``image`` at ``bpp``: linear in log(bpp) between its two settings
-    around it (the points sorted by bpp), None outside its range."""
-    points = sorted((r["bpp"], r["psnr_rgb"]) for r in rows if r["variant"] == variant and r["image"] == image)
-    for (b0, p0), (b1, p1) in zip(points, points[1:]):
-        if b0 <= bpp <= b1:
-            t = (math.log(bpp) - math.log(b0)) / (math.log(b1) - math.log(b0))
-            return p0 + t * (p1 - p0)
-    return None
+    around it, None outside its range."""
+    return curve_at([(r["bpp"], r["psnr_rgb"]) for r in rows if r["variant"] == variant and r["image"] == image], bpp)
+
+
+def version_comparison(path: Path, version: str) -> str:
+    """Each newest inr file of another version against ``version``'s curve of the same variant
+    and image at the file's bpp (from the rows the file keeps as history; extrapolated from the
+    nearest two points outside that curve, and counted), mean per target."""
+    old = [r for r in RowCache(path.parent).rows() if r["family"] == "inr" and r.get("codec_version") == version]
+    new = [r for r in load(path) if r["family"] == "inr" and r.get("codec_version") not in (None, version)]
+    by_target = defaultdict(list)
+    for r in new:
+        curve = [(o["bpp"], o["psnr_rgb"]) for o in old if o["variant"] == r["variant"] and o["image"] == r["image"]]
+        inside = curve_at(curve, r["bpp"]) is not None
+        at = curve_at(curve, r["bpp"], extrapolate=True)
+        if at is not None:
+            by_target[(r["variant"], r["codec_version"], r["setting"])].append((r, r["psnr_rgb"] - at, inside))
+    lines = [
+        f"| variant | version | target bpp | images | mean bpp | mean dB against {version} at the same bpp | extrapolated |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for (variant, ver, setting), items in sorted(by_target.items()):
+        lines.append(
+            f"| {variant} | {ver} | {setting:g} | {len(items)} | {statistics.mean(r['bpp'] for r, _, _ in items):.3f} | "
+            f"{statistics.mean(d for _, d, _ in items):+.2f} | {sum(not i for _, _, i in items)} |"
+        )
+    return "\n".join(lines)
 
 
 def jpeg_at(rows: list[dict], image: str, bpp: float) -> float | None:
@@ -149,7 +183,11 @@ def main() -> None:
     parser.add_argument("--vs-jpeg", action="store_true", help="per target: PSNR against JPEG at the same bpp")
     parser.add_argument("--vs", help="per target: PSNR against these anchors at the same bpp (comma-separated)")
     parser.add_argument("--version", help="only the inr rows of this codec_version (e.g. 'inrcodec 0.4.0')")
+    parser.add_argument("--against", help="each newer inr file against this codec_version's curve at the same bpp")
     args = parser.parse_args()
+    if args.against:
+        print(version_comparison(args.rows, args.against))
+        return
     rows = load(args.rows)
     if args.version:
         rows = [r for r in rows if r["family"] != "inr" or r.get("codec_version") == args.version]

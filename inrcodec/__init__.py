@@ -24,7 +24,7 @@ from .fit import Progress
 from .limits import DEFAULT_LIMITS, Limits
 from .options import EncodeOptions
 
-__version__ = "0.7.1"
+__version__ = "0.8.0"
 
 _OPTION_NAMES = {f.name for f in fields(EncodeOptions)}
 

@@ -105,7 +105,7 @@ def tile_config(opts, target_bpp: float, geometry: TiledImage) -> GridConfig:
     scheme = scheme_for(config, target_bpp)
     smallest = min(max(geometry.tile_shape(i)) for i in range(geometry.count))
     levels = min(config.levels, max(1, math.ceil(math.log2(max(1, smallest))) + 1))
-    return replace(config, full_resolution_bpp=None, context_scheme=scheme.name, levels=levels)
+    return replace(config, context_scheme=scheme.name, levels=levels)
 
 
 def planned_model(image_shape: tuple[int, int, int], opts, target_bpp: float) -> tuple[TiledImage, GridConfig]:
@@ -394,14 +394,13 @@ def _check_header(header: Header) -> None:
 
 
 def _read_symbols(model: TiledImage, header: Header, payload: bytes) -> list[np.ndarray]:
+    _per_tile(header, model)
     model.attach(header, payload)
-    per_tile = _per_tile(header, model)
     streams = model.streams()
     out: list[np.ndarray] = []
     for ty in range(model.rows.count):  # a tile row at a time, as rendering decodes them
-        row = range(ty * model.cols.count, (ty + 1) * model.cols.count)
-        subs = [model.tile_header(header, i, per_tile) for i in row]
-        grids = [GridImage.from_arch(sub.arch, 2, model.out_dim) for sub in subs]
+        row = list(range(ty * model.cols.count, (ty + 1) * model.cols.count))
+        subs, grids = model.empty_tiles(row)
         for weights, levels in read_grid_symbols_many(grids, subs, [streams[i] for i in row]):
             out += weights + levels
     return out

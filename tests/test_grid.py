@@ -256,6 +256,21 @@ def test_soft_round_goes_from_identity_to_rounding_with_a_gradient():
     assert (z.grad > 0).all()
 
 
+def test_the_conditional_mean_goes_from_identity_to_rounding_and_inverts_the_soft_round():
+    from inrcodec.grid.training import soft_round, soft_round_conditional_mean
+
+    y = torch.tensor([-1.3, -0.2, 0.1, 0.7, 2.45], dtype=torch.float64)
+    torch.testing.assert_close(soft_round_conditional_mean(y, 1e-3), torch.round(y), atol=1e-2, rtol=0)
+    torch.testing.assert_close(soft_round_conditional_mean(y, 1e3), y, atol=1e-4, rtol=0)
+    # r(y) = s^-1(y - 1/2) + 1/2: through the soft round, back where it started
+    torch.testing.assert_close(soft_round(soft_round_conditional_mean(y, 0.3) - 0.5, 0.3) + 0.5, y)
+    with pytest.raises(OptionError, match="soft_round_outer"):
+        GridConfig(soft_round_outer="identity")
+    _, task = _fit_task(soft_round_outer="conditional_mean")
+    task.training_loss(0, 0.2).backward()
+    assert all(z.grad is not None and torch.isfinite(z.grad).all() for z in task.model.latents)
+
+
 def test_soft_round_temperature_is_two_positive_numbers():
     with pytest.raises(OptionError, match="soft_round_temperature"):
         GridConfig(soft_round_temperature=(0.3, 0.0))
@@ -269,6 +284,29 @@ def test_soft_round_temperature_is_two_positive_numbers():
     assert all(
         z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0 for z in task.model.latents
     )
+
+
+def test_soft_rounding_applies_below_its_target_threshold_only():
+    config = GridConfig()
+    assert config.for_target(0.25).soft_round_temperature == (0.3, 0.1)
+    assert config.for_target(config.soft_round_max_bpp).soft_round_temperature is None
+    assert config.for_target(1.0).soft_round_temperature is None  # the high-rate recipe too
+    everywhere = config.with_overrides({"soft_round_max_bpp": None})
+    assert everywhere.for_target(2.0).soft_round_temperature == (0.3, 0.1)
+    assert everywhere.for_target(2.0).first_level == 0
+    for bpp in (0.06, 0.25, 0.5, 2.0):  # a resolved recipe resolves to itself, whatever the target
+        resolved = config.for_target(bpp)
+        assert resolved.for_target(0.01) == resolved == resolved.for_target(5.0)
+
+
+def test_the_checkerboard_serves_only_low_targets_fitted_without_soft_rounding():
+    from inrcodec.grid.recipe import scheme_for
+
+    soft, plain = GridConfig(), GridConfig(soft_round_temperature=None)
+    assert scheme_for(soft, 0.06).name == scheme_for(soft.for_target(0.06), 0.06).name == "wavefront"
+    assert scheme_for(plain, 0.06).name == scheme_for(plain.for_target(0.06), 0.06).name == "checkerboard"
+    assert scheme_for(plain, plain.wavefront_min_bpp).name == "wavefront"
+    assert scheme_for(GridConfig(context_scheme="checkerboard"), 0.5).name == "checkerboard"
 
 
 def test_a_negative_feedback_persistence_is_refused():

@@ -105,12 +105,11 @@ def _planned(
     ``image_shape`` and a target density (None: the low-rate pyramid), and its tensors' fields at
     their fewest bytes."""
     height, width, channels = image_shape
-    config = GridConfig().with_overrides(opts.grid)
-    if target_bpp is not None:  # as inrcodec.grid.training.fit resolves it
-        config = config.for_target(target_bpp)
+    target_bpp = 0.0 if target_bpp is None else target_bpp
+    config = GridConfig().with_overrides(opts.grid).for_target(target_bpp)  # as inrcodec.grid.training.fit does
     with torch.device("meta"):
         model = build_model(config, height, width, channels, None)
-    scheme = scheme_for(config, target_bpp if target_bpp is not None else 0.0)
+    scheme = scheme_for(config, target_bpp)
     codes = (
         [TensorCode(CONTEXT_STEP_EXP, 0, 0, CODER_LAPLACE, 0)] * len(model.context_tensors())
         + [TensorCode(0, 0, 0, CODER_LAPLACE, 0)] * len(model.synthesis_tensors())

@@ -54,8 +54,11 @@ class GridConfig:
     context_hidden: int = 8
     # "wavefront" (raster-causal: each latent sees its left, up and diagonal neighbours),
     # "checkerboard" (format 1.x), or "auto": the wavefront, except for rate targets below
-    # ``wavefront_min_bpp``, where its sharp predictions left the rate unsteerable and the finest
-    # level collapsed, and the checkerboard measured better (docs/grid.md).
+    # ``wavefront_min_bpp`` fitted without soft rounding, where its sharp predictions left the
+    # noisy rate proxy unsteerable and the finest level collapsed, and the checkerboard measured
+    # better. Soft-rounded, the wavefront measured +0.15 dB at 0.06 bpp and +0.08 at 0.12 on the
+    # mean of the crops against the plain checkerboard, the soft-rounded checkerboard -0.27 and
+    # +0.18 (docs/grid.md).
     context_scheme: str = "auto"
     wavefront_min_bpp: float = 0.2
     lr_latents: float = 0.05
@@ -73,8 +76,16 @@ class GridConfig:
     ste_latent_lr: float = 0.1
     # Soft rounding (C3, Cool-chic): before the rounded phase the latents are seen as
     # s(s(z) + u), s the soft round at a temperature going linearly from the first value to the
-    # second (Cool-chic: 0.3 -> 0.1), instead of z + u (u uniform noise). None: z + u.
-    soft_round_temperature: tuple[float, float] | None = None
+    # second (C3: 0.3 -> 0.1), instead of z + u (u uniform noise). None: z + u. Only for targets
+    # below ``soft_round_max_bpp`` (None: every target): on the four training crops, point by
+    # point at equal bpp, +0.36 dB at 0.25 bpp, but -0.14 at 0.5, -0.45 at 1 and -0.54 at 2; with
+    # the wavefront it brought, +0.15 at 0.06 and +0.08 at 0.12 (on Kodak, 0.8.0 against 0.7.1:
+    # +0.58, +0.68 and -0.04 dB at 0.06, 0.12 and 0.25; docs/grid.md).
+    soft_round_temperature: tuple[float, float] | None = (0.3, 0.1)
+    soft_round_max_bpp: float | None = 0.4
+    # The function of s(z) + u the fit sees: "soft_round" (s again, what was screened and
+    # adopted) or "conditional_mean", Agustsson and Theis' E[z | s(z) + u], which C3 uses.
+    soft_round_outer: str = "soft_round"
     bands: int = 4  # full-resolution steps fit one of this many bands of rows, in turn
     # A band step also weighs only its band's latents' bits (the high-rate recipe: the context
     # network on a full-resolution level is most of a step, 150 -> 76 ms per step at 768 x 512,
@@ -115,6 +126,9 @@ class GridConfig:
         t = self.soft_round_temperature
         if t is not None and not (len(t) == 2 and min(t) > 0):
             raise OptionError(f"grid soft_round_temperature must be None or two positive numbers, got {t!r}")
+        if self.soft_round_outer not in SOFT_ROUND_OUTERS:
+            raise OptionError(f"grid soft_round_outer must be one of {', '.join(SOFT_ROUND_OUTERS)}, "
+                              f"got {self.soft_round_outer!r}")  # fmt: skip
         if not self.feedback_persistence >= 0:  # a negative one would reverse the feedback
             raise OptionError(f"grid feedback_persistence must be 0 or more, got {self.feedback_persistence}")
 
@@ -136,17 +150,26 @@ class GridConfig:
         return dataclasses.replace(self, **values)
 
     def for_target(self, target_bpp: float) -> GridConfig:
-        """The recipe a fit at ``target_bpp`` uses: this one, or from ``full_resolution_bpp``
-        up the high-rate one (full-resolution level, faster latents, banded rate term)."""
+        """The recipe a fit at ``target_bpp`` uses: this one, without soft rounding from
+        ``soft_round_max_bpp`` up, and from ``full_resolution_bpp`` up the high-rate one
+        (full-resolution level, faster latents, banded rate term). The result is resolved: its
+        two thresholds are None, so resolving it again changes nothing."""
+        soft = self.soft_round_temperature
+        if self.soft_round_max_bpp is not None and target_bpp >= self.soft_round_max_bpp:
+            soft = None
+        config = dataclasses.replace(
+            self, soft_round_temperature=soft, soft_round_max_bpp=None, full_resolution_bpp=None
+        )
         if self.full_resolution_bpp is None or target_bpp < self.full_resolution_bpp:
-            return self
+            return config
         return dataclasses.replace(
-            self, first_level=0, channels=self.full_resolution_channels, lr_latents=self.full_resolution_lr_latents,
-            banded_rate=True, bf16=False, lmbda_scale=self.full_resolution_lmbda_scale, full_resolution_bpp=None,
+            config, first_level=0, channels=self.full_resolution_channels, lr_latents=self.full_resolution_lr_latents,
+            banded_rate=True, bf16=False, lmbda_scale=self.full_resolution_lmbda_scale,
         )  # fmt: skip
 
 
 RATE_PROXIES = ("split", "noise", "ste")
+SOFT_ROUND_OUTERS = ("soft_round", "conditional_mean")
 
 #: ``--effort`` presets as fitting steps, so that an effort gives the same file on any machine;
 #: what each costs on a 768x512 image on one core is measured in docs/grid.md
@@ -154,10 +177,12 @@ EFFORT_STEPS = {"fast": 400, "default": 1500, "high": 3000, "max": 8000}
 
 
 def scheme_for(config: GridConfig, target_bpp: float) -> ContextScheme:
-    """The context scheme a fit uses: the config's, with "auto" resolved by the rate target."""
+    """The context scheme a fit at ``target_bpp`` uses: the config's, with "auto" resolved by the
+    target and whether the fit soft-rounds."""
     if config.context_scheme != "auto":
         return SCHEMES[config.context_scheme]
-    return SCHEMES["checkerboard" if target_bpp < config.wavefront_min_bpp else "wavefront"]
+    plain_noise = config.for_target(target_bpp).soft_round_temperature is None
+    return SCHEMES["checkerboard" if plain_noise and target_bpp < config.wavefront_min_bpp else "wavefront"]
 
 
 #: how the starting lambda falls with the target (measured: docs/grid.md)

@@ -256,13 +256,18 @@ class TiledImage(INR):
         """The tiles ``indices``, rebuilt together: their latents are decoded in one pass
         (:func:`~inrcodec.grid.payload.decode_payloads`), which for a row of tiles costs little
         more than for one."""
+        subs, models = self.empty_tiles(indices)
+        decode_payloads(models, subs, [self._streams[i] for i in indices])
+        return [model.eval() for model in models]
+
+    def empty_tiles(self, indices: list[int]) -> tuple[list[Header], list[GridImage]]:
+        """The tiles ``indices``' own headers (their share of the attached file's tensors) and
+        their grids, built but not yet filled from the payload."""
         if self._header is None:
             raise RuntimeError("no payload attached")
         per_tile = len(self._header.tensors) // self.count
         subs = [self.tile_header(self._header, i, per_tile) for i in indices]
-        models = [GridImage.from_arch(sub.arch, 2, self.out_dim) for sub in subs]
-        decode_payloads(models, subs, [self._streams[i] for i in indices])
-        return [model.eval() for model in models]
+        return subs, [GridImage.from_arch(sub.arch, 2, self.out_dim) for sub in subs]
 
     def streams(self) -> list[bytes]:
         return list(self._streams)

@@ -28,6 +28,17 @@ def soft_round(z: torch.Tensor, temperature: float) -> torch.Tensor:
     return floor + 0.5 * torch.tanh((z - floor - 0.5) / temperature) / math.tanh(0.5 / temperature) + 0.5
 
 
+def soft_round_conditional_mean(y: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Agustsson and Theis' r(y) = E[z | s(z) + u = y] (u uniform, z uniform on the unit interval
+    around y): ``soft_round``'s inverse at y - 1/2, plus 1/2. The outer function of C3's
+    s(z) + u -> r(s(z) + u); like the soft round it is the identity at a high temperature and
+    rounding as the temperature goes to 0."""
+    x = y - 0.5
+    middle = torch.floor(x) + 0.5
+    inner = torch.atanh((x - middle) * (2 * math.tanh(0.5 / temperature))) * temperature
+    return middle + inner + 0.5
+
+
 class GridFitTask:
     """Rate-aware fit of a latent-grid model: MSE + lambda * bits per pixel.
 
@@ -135,9 +146,8 @@ class GridFitTask:
         elif temperature is None:
             latents = [z + n for z, n in zip(self.model.latents, noise)]
         else:
-            latents = [
-                soft_round(soft_round(z, temperature) + n, temperature) for z, n in zip(self.model.latents, noise)
-            ]
+            outer = soft_round_conditional_mean if self.config.soft_round_outer == "conditional_mean" else soft_round
+            latents = [outer(soft_round(z, temperature) + n, temperature) for z, n in zip(self.model.latents, noise)]
         rows = None if band is None else self.band_rows[band]
         pred = self._synthesize(self.model.feature_grid(latents, rows=rows))
         mse = torch.mean(((pred + 1) * 0.5 - target) ** 2)  # on [0, 1], whatever the bit depth
