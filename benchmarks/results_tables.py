@@ -59,9 +59,9 @@ def version_comparison(path: Path, version: str) -> str:
     by_target = defaultdict(list)
     for r in new:
         curve = [(o["bpp"], o["psnr_rgb"]) for o in old if o["variant"] == r["variant"] and o["image"] == r["image"]]
-        inside = curve_at(curve, r["bpp"]) is not None
         at = curve_at(curve, r["bpp"], extrapolate=True)
         if at is not None:
+            inside = min(curve)[0] <= r["bpp"] <= max(curve)[0]
             by_target[(r["variant"], r["codec_version"], r["setting"])].append((r, r["psnr_rgb"] - at, inside))
     lines = [
         f"| variant | version | target bpp | images | mean bpp | mean dB against {version} at the same bpp | extrapolated |",

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 from collections import defaultdict
+
+from results_tables import curve_at  # the one interpolation of a curve at a bpp
 
 
 def curves(paths: list[str]) -> dict[str, list[tuple[float, float]]]:
@@ -29,13 +30,7 @@ def curves(paths: list[str]) -> dict[str, list[tuple[float, float]]]:
 
 def psnr_at(curve: list[tuple[float, float]], bpp: float) -> tuple[float, bool]:
     """PSNR of ``curve`` at ``bpp`` (linear in log bpp) and whether that was extrapolated."""
-    inside = curve[0][0] <= bpp <= curve[-1][0]
-    pairs = list(zip(curve, curve[1:]))
-    (b0, p0), (b1, p1) = next(
-        ((a, b) for a, b in pairs if a[0] <= bpp <= b[0]), pairs[0] if bpp < curve[0][0] else pairs[-1]
-    )
-    t = (math.log(bpp) - math.log(b0)) / (math.log(b1) - math.log(b0))
-    return p0 + t * (p1 - p0), not inside
+    return curve_at(curve, bpp, extrapolate=True), not curve[0][0] <= bpp <= curve[-1][0]
 
 
 def main() -> None:

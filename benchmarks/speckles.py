@@ -8,8 +8,9 @@ A speckle (issue 19) is a single latent of the finest stored level (level 1 belo
 synthesis turn it into a coloured blob a few pixels wide. Per training crop (the screens' centred
 384 x 256 crops) and target, each recipe's file is encoded at the default effort; its speckles are
 counted from the entropy-decoded integers, and one PNG shows the same 48 x 48 pixels at 4x
-(nearest neighbour): the original, JPEG and WebP at the largest quality whose file is no larger
-than the first recipe's, then each recipe. The region is centred on the first recipe's largest
+(nearest neighbour): the original, JPEG and WebP with the demo's settings at the largest quality
+whose file is no larger than the first recipe's (where none is, their smallest file), then each
+recipe. The region is centred on the first recipe's largest
 speckle (or, with none, on its largest pixel error). One JSON file per run
 (``speckles_IMAGES.json``) and a Markdown table of every run in the folder (``speckles.md``)
 hold the counts, bpp and PSNR.
@@ -18,7 +19,6 @@ hold the counts, bpp and PSNR.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from pathlib import Path
@@ -32,6 +32,7 @@ from grid_screen import crop  # the screens' crops
 
 import inrcodec
 from inrcodec.decoder import entropy_decoded
+from inrcodec.demo import classical_at_size
 from inrcodec.metrics import psnr
 
 RECIPES = {"0.7.1": {"soft_round_temperature": None}, "0.8.0": {}}  # 0.7.1: plain noise, checkerboard < 0.2
@@ -52,20 +53,13 @@ def speckles(data: bytes) -> list[tuple[int, int, int, int]]:
     return sorted(out, reverse=True)
 
 
-def classical_at(a: np.ndarray, fmt: str, max_bytes: int) -> tuple[np.ndarray, int]:
-    """The decoded file of ``fmt`` at the largest quality whose file has at most ``max_bytes``."""
-    best = None
-    for quality in range(1, 101):
-        buf = io.BytesIO()
-        Image.fromarray(a).save(buf, fmt, quality=quality)
-        if len(buf.getvalue()) > max_bytes:
-            break
-        best = buf.getvalue()
-    if best is None:  # even quality 1 is larger: show it, and say so by its size
-        buf = io.BytesIO()
-        Image.fromarray(a).save(buf, fmt, quality=1)
-        best = buf.getvalue()
-    return np.asarray(Image.open(io.BytesIO(best)).convert("RGB")), len(best)
+def classical_at(a: np.ndarray, codec: str, max_bytes: int) -> tuple[np.ndarray, int]:
+    """The decoded file of ``codec`` (a key of :data:`inrcodec.demo.CLASSICAL`: the demo's
+    settings) at the largest quality no larger than ``max_bytes``; where even its lowest quality
+    is larger, its smallest file, found by growing the budget 10 % at a time."""
+    while (at := classical_at_size(a, max_bytes, codec)) is None:
+        max_bytes = int(max_bytes * 1.1) + 1
+    return at.decoded, at.bytes
 
 
 def panel(a: np.ndarray, cy: int, cx: int) -> np.ndarray:
@@ -101,7 +95,7 @@ def main() -> None:
                 err = np.abs(decoded[first].astype(int) - a.astype(int)).sum(2)
                 cy, cx = np.unravel_index(int(np.argmax(err)), err.shape)
             jpeg, jpeg_bytes = classical_at(a, "JPEG", len(files[first]))
-            webp, webp_bytes = classical_at(a, "WEBP", len(files[first]))
+            webp, webp_bytes = classical_at(a, "WebP", len(files[first]))
             panels = [a, jpeg, webp] + [decoded[r] for r in RECIPES]
             gap = np.full((SIDE * ZOOM, 4, 3), 255, np.uint8)
             strip = np.concatenate([x for p in panels for x in (panel(p, cy, cx), gap)][:-1], axis=1)
