@@ -294,6 +294,9 @@ def test_soft_rounding_applies_below_its_target_threshold_only():
     everywhere = config.with_overrides({"soft_round_max_bpp": None})
     assert everywhere.for_target(2.0).soft_round_temperature == (0.3, 0.1)
     assert everywhere.for_target(2.0).first_level == 0
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(OptionError, match="soft_round_max_bpp"):
+            config.with_overrides({"soft_round_max_bpp": bad})
     for bpp in (0.06, 0.25, 0.5, 2.0):  # a resolved recipe resolves to itself, whatever the target
         resolved = config.for_target(bpp)
         assert resolved.for_target(0.01) == resolved == resolved.for_target(5.0)

@@ -126,6 +126,10 @@ class GridConfig:
         t = self.soft_round_temperature
         if t is not None and not (len(t) == 2 and min(t) > 0):
             raise OptionError(f"grid soft_round_temperature must be None or two positive numbers, got {t!r}")
+        if self.soft_round_max_bpp is not None and not 0 < self.soft_round_max_bpp < math.inf:
+            raise OptionError(
+                f"grid soft_round_max_bpp must be None or a positive bpp, got {self.soft_round_max_bpp!r}"
+            )
         if self.soft_round_outer not in SOFT_ROUND_OUTERS:
             raise OptionError(f"grid soft_round_outer must be one of {', '.join(SOFT_ROUND_OUTERS)}, "
                               f"got {self.soft_round_outer!r}")  # fmt: skip
