@@ -22,7 +22,12 @@ from inrcodec.grid.upsampling import UP2_TAPS, up2
 
 def up2_autograd(z: torch.Tensor, kernel: str, size: tuple[int, int]) -> torch.Tensor:
     offsets, taps, den = UP2_TAPS[kernel]
-    weights = [t / den for t in taps]
+    return up2_with_taps(z, offsets, [t / den for t in taps], size)
+
+
+def up2_with_taps(z: torch.Tensor, offsets, weights, size: tuple[int, int]) -> torch.Tensor:
+    """The 2x cascade step through autograd, with any taps: ``weights`` (numbers or tensor
+    elements, which then learn) at source ``offsets`` for output 2i, mirrored for 2i + 1."""
     for dim in (1, 2):
         pad = max(-min(offsets), max(offsets)) + 1
         n = z.shape[dim]

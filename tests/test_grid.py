@@ -302,6 +302,13 @@ def test_soft_rounding_applies_below_its_target_threshold_only():
         assert resolved.for_target(0.01) == resolved == resolved.for_target(5.0)
 
 
+def test_every_soft_round_outer_the_config_accepts_has_a_function():
+    from inrcodec.grid.recipe import SOFT_ROUND_OUTERS
+    from inrcodec.grid.training import SOFT_ROUND_OUTER
+
+    assert set(SOFT_ROUND_OUTERS) == set(SOFT_ROUND_OUTER)
+
+
 def test_the_checkerboard_serves_only_low_targets_fitted_without_soft_rounding():
     from inrcodec.grid.recipe import scheme_for
 

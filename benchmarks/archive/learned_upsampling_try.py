@@ -32,6 +32,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import grid_screen
+from large_images import centred
+from step_speed import up2_with_taps
 
 import inrcodec.grid.model as model_module
 from inrcodec import quantize
@@ -57,16 +59,7 @@ def bicubic_taps() -> torch.Tensor:
 
 def up2_taps(z: torch.Tensor, taps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """up2 with ``taps`` at OFFSETS for the even phase (the odd phase mirrors them), autograd."""
-    pad = max(-min(OFFSETS), max(OFFSETS)) + 1
-    for dim in (1, 2):
-        n = z.shape[dim]
-        zp = torch.cat([z.narrow(dim, 0, 1)] * pad + [z] + [z.narrow(dim, n - 1, 1)] * pad, dim)
-        even = sum(taps[k] * zp.narrow(dim, pad + o, n) for k, o in enumerate(OFFSETS))
-        odd = sum(taps[k] * zp.narrow(dim, pad - o, n) for k, o in enumerate(OFFSETS))
-        shape = list(z.shape)
-        shape[dim] *= 2
-        z = torch.stack([even, odd], dim + 1).reshape(shape)
-    return z[:, : size[0], : size[1]]
+    return up2_with_taps(z, OFFSETS, taps.unbind(), size)
 
 
 def patched_up2(z, kernel, size):
@@ -111,8 +104,7 @@ def main() -> None:
         if os.environ.get("SIZE"):  # e.g. 768x512: a larger centred crop instead of the screen's
             w, h = (int(v) for v in os.environ["SIZE"].split("x"))
             full = np.asarray(Image.open(grid_screen.image_path(image)).convert("RGB"))
-            y, x = (full.shape[0] - h) // 2, (full.shape[1] - w) // 2
-            a = np.ascontiguousarray(full[y : y + h, x : x + w])
+            a = np.ascontiguousarray(centred(full, w, h))
         h, w, _ = a.shape
         points = []
         for target in targets:

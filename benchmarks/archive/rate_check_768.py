@@ -24,6 +24,7 @@ from inrcodec.options import EncodeOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from grid_screen import parse_overrides
+from large_images import centred
 
 torch.set_num_threads(1)
 name = sys.argv[1]
@@ -31,8 +32,7 @@ overrides = parse_overrides(sys.argv[2:])
 TRAIN = os.environ.get("TRAIN", str(Path(__file__).resolve().parents[3] / "shared" / "data" / "train" / "wikipedia"))
 for photo in os.environ.get("PHOTOS", "002,003,005,008,012,017").split(","):
     a = np.asarray(Image.open(f"{TRAIN}/{photo}.png").convert("RGB"))
-    h, w = a.shape[:2]
-    a = np.ascontiguousarray(a[h // 2 - 256 : h // 2 + 256, w // 2 - 384 : w // 2 + 384])
+    a = np.ascontiguousarray(centred(a, 768, 512))
     for target in [float(x) for x in os.environ.get("BPPS", "0.06,0.12").split(",")]:
         t = time.time()
         r = encode_image(a, EncodeOptions(model="grid", bpp=target, effort="default", grid=overrides))

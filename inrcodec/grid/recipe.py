@@ -173,7 +173,7 @@ class GridConfig:
 
 
 RATE_PROXIES = ("split", "noise", "ste")
-SOFT_ROUND_OUTERS = ("soft_round", "conditional_mean")
+SOFT_ROUND_OUTERS = ("soft_round", "conditional_mean")  # the keys of training.SOFT_ROUND_OUTER
 
 #: ``--effort`` presets as fitting steps, so that an effort gives the same file on any machine;
 #: what each costs on a 768x512 image on one core is measured in docs/grid.md

@@ -39,6 +39,10 @@ def soft_round_conditional_mean(y: torch.Tensor, temperature: float) -> torch.Te
     return middle + inner + 0.5
 
 
+#: the outer function of a soft-rounded latent, by ``GridConfig.soft_round_outer``
+SOFT_ROUND_OUTER = {"soft_round": soft_round, "conditional_mean": soft_round_conditional_mean}
+
+
 class GridFitTask:
     """Rate-aware fit of a latent-grid model: MSE + lambda * bits per pixel.
 
@@ -89,6 +93,7 @@ class GridFitTask:
         self.banded_rate = config.banded_rate and len(self.band_rows) > 1
         self.band_bits: list[float | None] = [None] * (len(self.band_rows) if self.banded_rate else 1)
         self.generator = generator
+        self.soft_round_outer = SOFT_ROUND_OUTER[config.soft_round_outer]
         self.last_bits = math.nan  # the coded size the rate control saw last, overhead included
 
     def parameter_groups(self):
@@ -146,7 +151,7 @@ class GridFitTask:
         elif temperature is None:
             latents = [z + n for z, n in zip(self.model.latents, noise)]
         else:
-            outer = soft_round_conditional_mean if self.config.soft_round_outer == "conditional_mean" else soft_round
+            outer = self.soft_round_outer
             latents = [outer(soft_round(z, temperature) + n, temperature) for z, n in zip(self.model.latents, noise)]
         rows = None if band is None else self.band_rows[band]
         pred = self._synthesize(self.model.feature_grid(latents, rows=rows))
